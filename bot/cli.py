@@ -1,0 +1,30 @@
+"""The ``digitbot`` command: ``train``, ``predict`` and ``run`` subcommands.
+
+Each subcommand imports its heavy parts only when chosen, so ``digitbot predict`` never loads
+TensorFlow and ``digitbot run`` starts in about a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="digitbot", description="Read handwritten digits from photos.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    from training.__main__ import build_parser as train_parser  # noqa: PLC0415
+
+    train_parser(commands.add_parser("train", help="train the dense model and publish it into models/"))
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        from training.__main__ import run  # noqa: PLC0415
+
+        return run(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

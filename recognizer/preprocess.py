@@ -1,0 +1,292 @@
+"""From a grey photo to MNIST-format digits: find the ink, clean it, split it into digits, fit each one.
+
+MNIST digits were made by fitting each digit into a 20x20 box (aspect ratio kept, anti-aliased)
+and moving its centre of mass to the centre of a 28x28 field. A model trained on MNIST is only
+right on photos brought into exactly that form, so every step here aims at it:
+
+1. ink map: divide by a local estimate of the paper's brightness (evens out light and shadows),
+   whichever of ink and paper is darker;
+2. binarise with hysteresis around an Otsu threshold that never drops below a minimum contrast
+   (a blank page stays blank);
+3. remove ruled and grid lines, specks and the paper's edges;
+4. group strokes into digits (a 5's detached bar stays with its 5), order them left to right and
+   drop separators and underlines;
+5. normalise the stroke width, fit the 20x20 box, centre by mass in 28x28.
+
+Bump PREPROCESSING_VERSION whenever the output of this module changes for the same photo: the
+model manifest records it and the recognizer refuses a model trained for another version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PREPROCESSING_VERSION = "1"
+
+MNIST_SIZE = 28
+MNIST_BOX = 20
+# Stroke width of binarised MNIST digits (2 * area / perimeter), as a fraction of the 20-px box:
+# median 2.25 px measured on the MNIST test set.
+MNIST_STROKE_FRACTION = 2.25 / MNIST_BOX
+RENDER_SIDE = 80  # the digit is reshaped at this size, then reduced to 20 px (anti-aliasing)
+
+MIN_CONTRAST = 0.22  # weakest ink (relative darkness against the paper) that can start a stroke
+MAX_INK_FRACTION = 0.35  # more "ink" than this is texture or a dark photo, not writing
+MAX_DIGITS = 12
+
+
+@dataclass
+class DigitImage:
+    """One digit found in the photo: where it is (working-image pixels) and its 28x28 MNIST form."""
+
+    box: tuple[int, int, int, int]  # x, y, width, height
+    mnist: np.ndarray  # (28, 28) uint8, white ink on black
+
+
+@dataclass
+class Ink:
+    """The ink map of a photo and the thresholds that separate ink from paper."""
+
+    strength: np.ndarray  # float32, 0 = paper, 1 = black ink
+    mask: np.ndarray  # uint8 0/1
+    threshold: float
+
+
+def ink_strength(grey: np.ndarray) -> np.ndarray:
+    """Relative darkness of each pixel against the local paper brightness, 0 (paper) to 1 (black).
+
+    The paper's brightness is a grey-level closing (which removes the thin dark strokes) taken on a
+    reduced copy, so shadows and uneven light divide out at little cost.
+    """
+    g = grey.astype(np.float32)
+    median = float(np.median(g))
+    darker = int(np.count_nonzero(g < median - 40))
+    lighter = int(np.count_nonzero(g > median + 40))
+    if lighter > darker:  # light ink on dark paper (a blackboard, an inverted scan, MNIST itself)
+        g = 255.0 - g
+    h, w = g.shape
+    scale = min(1.0, 96.0 / max(h, w))
+    small = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    k = max(3, int(round(max(small.shape) / 5)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    paper = cv2.dilate(small, kernel)  # ink is dark: the max filter paints over it with paper
+    paper = cv2.GaussianBlur(paper, (k, k), 0)
+    paper = np.maximum(paper, cv2.dilate(small, np.ones((3, 3), np.uint8)))
+    paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    strength = (paper - g) / np.maximum(paper, 16.0)
+    return np.clip(strength, 0.0, 1.0)
+
+
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold on values in [0, 1]."""
+    hist = np.bincount(np.clip((values * 255).astype(np.int32), 0, 255).ravel(), minlength=256).astype(np.float64)
+    total = hist.sum()
+    if total == 0:
+        return 1.0
+    levels = np.arange(256)
+    weight_low = np.cumsum(hist)
+    mean_low = np.cumsum(hist * levels)
+    weight_high = total - weight_low
+    between = (mean_low[-1] * weight_low / total - mean_low) ** 2 / np.maximum(weight_low * weight_high, 1e-9)
+    return float(np.argmax(between[:-1]) + 0.5) / 255.0
+
+
+def remove_lines(strength: np.ndarray) -> np.ndarray:
+    """Subtract ruled and grid lines: long thin runs of ink that cross most of the photo.
+
+    A grey-level opening with a long one-dimensional kernel keeps only such runs; subtracting it
+    leaves strong ink that crosses a faint line intact. A single long stroke (a 1 or a 7's bar in a
+    tight crop) is kept unless it is much fainter than the writing: only two or more parallel lines,
+    or lines clearly weaker than the ink, count as paper.
+    """
+    h, w = strength.shape
+    cleaned = strength.copy()
+    strong_ink = float(np.percentile(strength[strength > MIN_CONTRAST], 90)) if np.any(strength > MIN_CONTRAST) else 1.0
+    for horizontal in (True, False):
+        length = int((w if horizontal else h) * 0.6)
+        if length < 15:
+            continue
+        kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
+        lines = cv2.morphologyEx(strength, cv2.MORPH_OPEN, kernel)
+        line_mask = (lines > 0.05).astype(np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(line_mask, connectivity=8)
+        spans = stats[1:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
+        long_lines = int(np.count_nonzero(spans >= 0.8 * (w if horizontal else h)))
+        if long_lines == 0:
+            continue
+        faint = float(np.median(lines[line_mask > 0])) < 0.5 * strong_ink
+        if long_lines >= 2 or faint:
+            # Widen slightly so the anti-aliased fringe of the line goes too.
+            lines = cv2.dilate(lines, np.ones((3, 1) if horizontal else (1, 3), np.uint8))
+            cleaned = np.clip(cleaned - lines, 0.0, 1.0)
+    return cleaned
+
+
+def binarise(strength: np.ndarray) -> Ink:
+    """Hysteresis threshold: strong pixels start strokes, weaker connected pixels extend them."""
+    high = max(_otsu(strength), MIN_CONTRAST)
+    low = high * 0.6
+    weak = (strength >= low).astype(np.uint8)
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    seeded = np.zeros(count, bool)
+    seeded[np.unique(labels[strength >= high])] = True
+    seeded[0] = False
+    return Ink(strength=strength, mask=seeded[labels].astype(np.uint8), threshold=low)
+
+
+@dataclass
+class _Blob:
+    x: int
+    y: int
+    w: int
+    h: int
+    area: int
+    labels: list[int]
+
+    @property
+    def right(self) -> int:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> int:
+        return self.y + self.h
+
+    def merge(self, other: _Blob) -> _Blob:
+        x, y = min(self.x, other.x), min(self.y, other.y)
+        return _Blob(x, y, max(self.right, other.right) - x, max(self.bottom, other.bottom) - y,
+                     self.area + other.area, self.labels + other.labels)
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, list[_Blob]]:
+    """Connected strokes without specks and without the paper's edges."""
+    h, w = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    blobs = [_Blob(int(s[0]), int(s[1]), int(s[2]), int(s[3]), int(s[4]), [i]) for i, s in enumerate(stats) if i]
+    if not blobs:
+        return labels, []
+    blobs = [b for b in blobs if not _is_edge_artifact(b, w, h)]
+    if not blobs:
+        return labels, []
+    largest = max(b.area for b in blobs)
+    min_area = max(3, 0.04 * largest, 1e-5 * h * w)
+    return labels, [b for b in blobs if b.area >= min_area]
+
+
+def _is_edge_artifact(blob: _Blob, w: int, h: int) -> bool:
+    """A long thin band along the border (the paper's edge, a table) rather than writing."""
+    touches = blob.x == 0 or blob.y == 0 or blob.right == w or blob.bottom == h
+    if not touches:
+        return False
+    fill = blob.area / float(blob.w * blob.h)
+    long_and_thin = (blob.w >= 0.9 * w and blob.h <= 0.15 * h) or (blob.h >= 0.9 * h and blob.w <= 0.15 * w)
+    hugging_edge = long_and_thin and (blob.y == 0 or blob.bottom == h or blob.x == 0 or blob.right == w)
+    frame = blob.w >= 0.95 * w and blob.h >= 0.95 * h and fill < 0.25
+    return hugging_edge and fill > 0.0 or frame
+
+
+def group_digits(blobs: list[_Blob]) -> list[_Blob]:
+    """Merge strokes of the same digit, order left to right, drop separators and underlines."""
+    blobs = sorted(blobs, key=lambda b: b.x)
+    groups: list[_Blob] = []
+    for blob in blobs:
+        if groups:
+            last = groups[-1]
+            overlap = min(last.right, blob.right) - max(last.x, blob.x)
+            narrower = min(last.w, blob.w)
+            # Strokes stacked above one another belong together (a 5's bar, a broken 4).
+            if overlap >= 0.5 * narrower:
+                groups[-1] = last.merge(blob)
+                continue
+        groups.append(blob)
+    if not groups:
+        return []
+    tallest = max(g.h for g in groups)
+    kept = []
+    for g in groups:
+        flat = g.w > 2.5 * g.h  # an underline, a dash
+        small = g.h < 0.45 * tallest  # a dot, a comma, a stray mark
+        if not (flat or small):
+            kept.append(g)
+    return kept
+
+
+def render_mnist(strength: np.ndarray, labels: np.ndarray, group: _Blob, threshold: float) -> np.ndarray:
+    """Fit one digit into MNIST's geometry: 20-px box, normalised stroke, centre of mass at the centre."""
+    x, y, w, h = group.x, group.y, group.w, group.h
+    crop_labels = labels[y : y + h, x : x + w]
+    ink = np.where(np.isin(crop_labels, group.labels), strength[y : y + h, x : x + w], 0.0).astype(np.float32)
+    # Reshape at RENDER_SIDE so that stroke-width changes are fine-grained, then reduce.
+    scale = RENDER_SIDE / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    big = cv2.resize(ink, size, interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
+    shape = (big >= threshold).astype(np.uint8)
+    shape = np.pad(shape, RENDER_SIDE // 4)
+    shape = normalise_stroke(shape, MNIST_STROKE_FRACTION * RENDER_SIDE)
+    ys, xs = np.nonzero(shape)
+    if len(ys) == 0:
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+    shape = shape[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
+    sh, sw = shape.shape
+    fit = MNIST_BOX / max(sh, sw)
+    small = cv2.resize(shape, (max(1, round(sw * fit)), max(1, round(sh * fit))), interpolation=cv2.INTER_AREA)
+    return center_by_mass(small)
+
+
+def normalise_stroke(shape: np.ndarray, target_width: float) -> np.ndarray:
+    """Thicken or thin the strokes of a binary digit to ``target_width`` pixels (2 * area / perimeter)."""
+    width = stroke_width(shape)
+    if width <= 0:
+        return shape
+    delta = int(round((target_width - width) / 2))
+    if delta == 0:
+        return shape
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(delta) + 1, 2 * abs(delta) + 1))
+    if delta > 0:
+        return cv2.dilate(shape, kernel)
+    thinned = cv2.erode(shape, kernel)
+    # Never erase a stroke: where erosion removes a whole part, keep the original for that part.
+    return thinned if np.count_nonzero(thinned) >= 0.35 * np.count_nonzero(shape) else shape
+
+
+def stroke_width(shape: np.ndarray) -> float:
+    """Mean stroke width of a binary shape: twice its area over its perimeter."""
+    contours, _ = cv2.findContours(shape, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(np.count_nonzero(shape)) / perimeter if perimeter else 0.0
+
+
+def center_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Place a digit (at most 20x20, floats 0-1) in a 28x28 field with its centre of mass at the centre."""
+    total = float(digit.sum())
+    h, w = digit.shape
+    if total <= 0:
+        cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    else:
+        cy = float((digit.sum(axis=1) * np.arange(h)).sum() / total)
+        cx = float((digit.sum(axis=0) * np.arange(w)).sum() / total)
+    centre = (MNIST_SIZE - 1) / 2.0
+    shift = np.float32([[1, 0, centre - cx], [0, 1, centre - cy]])
+    field = cv2.warpAffine(digit, shift, (MNIST_SIZE, MNIST_SIZE), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.clip(field * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def find_ink(grey: np.ndarray) -> Ink:
+    """Ink map and mask of a grey photo, with lines removed."""
+    return binarise(remove_lines(ink_strength(grey)))
+
+
+def extract_digits(grey: np.ndarray) -> list[DigitImage]:
+    """All digits in a grey photo, left to right, each in MNIST format. Empty when there is no writing."""
+    ink = find_ink(grey)
+    if ink.mask.mean() > MAX_INK_FRACTION:
+        return []
+    labels, blobs = _components(ink.mask)
+    groups = group_digits(blobs)
+    if not groups or len(groups) > MAX_DIGITS:
+        return []
+    return [DigitImage(box=(g.x, g.y, g.w, g.h), mnist=render_mnist(ink.strength, labels, g, ink.threshold))
+            for g in groups]

@@ -1,0 +1,61 @@
+"""Shared fixtures: the real MNIST file, a small model trained for real, rendered digit photos."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MNIST_CANDIDATES = [os.environ.get("MNIST_PATH"), str(REPO.parent / "shared" / "data" / "mnist.npz")]
+
+
+def _mnist_path() -> Path | None:
+    for candidate in MNIST_CANDIDATES:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def mnist_path() -> Path:
+    path = _mnist_path()
+    if path is None:
+        pytest.skip("MNIST not available: set MNIST_PATH to mnist.npz")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_path: Path) -> dict[str, np.ndarray]:
+    with np.load(mnist_path) as archive:
+        return {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+
+
+@pytest.fixture(scope="session")
+def small_mnist_file(tmp_path_factory: pytest.TempPathFactory, mnist: dict[str, np.ndarray]) -> Path:
+    """A real slice of MNIST (3,000 train, 1,000 test) in Keras's layout, for quick training runs."""
+    path = tmp_path_factory.mktemp("data") / "mnist-small.npz"
+    np.savez(path, x_train=mnist["x_train"][:3000], y_train=mnist["y_train"][:3000],
+             x_test=mnist["x_test"][:1000], y_test=mnist["y_test"][:1000])
+    return path
+
+
+def run_train(data: Path, models_dir: Path, *extra: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m training`` as a user would, in a subprocess."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    return subprocess.run([sys.executable, "-m", "training", "--data", str(data), "--models-dir", str(models_dir),
+                           "--epochs", "1", *extra], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def trained_models_dir(tmp_path_factory: pytest.TempPathFactory, small_mnist_file: Path) -> Path:
+    """A models directory holding one model trained for real, for one epoch on the small slice."""
+    models_dir = tmp_path_factory.mktemp("models")
+    result = run_train(small_mnist_file, models_dir, "--seed", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return models_dir

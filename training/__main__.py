@@ -1,0 +1,60 @@
+"""``digitbot train`` / ``python -m training``: train, evaluate and publish a model."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from recognizer.model_store import default_models_dir
+from training.data import DataError, load_mnist
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    from training.train import TrainConfig  # noqa: PLC0415
+
+    defaults = TrainConfig()
+    parser = parser or argparse.ArgumentParser(prog="digitbot train", description=__doc__)
+    parser.add_argument("--data", help="MNIST .npz (Keras layout); default $MNIST_PATH, else Keras's download")
+    parser.add_argument("--models-dir", type=Path, help="where to publish the model (default $MODEL_DIR or models/)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="makes a run repeatable")
+    parser.add_argument("--limit", type=int, help="train on the first N digits only (quick checks)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stdout)
+    if args.epochs < 1 or args.batch_size < 1:
+        print("error: --epochs and --batch-size must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        data = load_mnist(args.data)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from training.train import TrainConfig, train  # noqa: PLC0415 - imports TensorFlow
+
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, limit=args.limit)
+    started = time.monotonic()
+    result = train(data, args.models_dir or default_models_dir(), cfg)
+    manifest = result.manifest
+    print(f"model {manifest['version']}: MNIST test accuracy {manifest['test_accuracy']:.2%}, "
+          f"{manifest['parameter_count']:,} parameters, trained in {time.monotonic() - started:.0f} s; "
+          f"written to {result.version_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
