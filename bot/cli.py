@@ -16,10 +16,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from training.__main__ import build_parser as train_parser  # noqa: PLC0415
 
+    from recognizer.cli import build_parser as predict_parser  # noqa: PLC0415
+
     train_parser(commands.add_parser("train", help="train the dense model and publish it into models/"))
+    predict_parser(commands.add_parser("predict", help="read digits in photo files"))
     args = parser.parse_args(argv)
     if args.command == "train":
         from training.__main__ import run  # noqa: PLC0415
+
+        return run(args)
+    if args.command == "predict":
+        from recognizer.cli import run  # noqa: PLC0415
 
         return run(args)
     parser.error(f"unknown command {args.command}")

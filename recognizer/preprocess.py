@@ -34,7 +34,7 @@ MNIST_STROKE_FRACTION = 2.25 / MNIST_BOX
 RENDER_SIDE = 80  # the digit is reshaped at this size, then reduced to 20 px (anti-aliasing)
 
 MIN_CONTRAST = 0.22  # weakest ink (relative darkness against the paper) that can start a stroke
-MAX_INK_FRACTION = 0.35  # more "ink" than this is texture or a dark photo, not writing
+MAX_INK_FRACTION = 0.5  # more "ink" than this is texture or a dark photo, not writing
 MAX_DIGITS = 12
 
 
@@ -55,6 +55,22 @@ class Ink:
     threshold: float
 
 
+def ink_is_dark(grey: np.ndarray) -> bool:
+    """Decide which of ink and paper is darker, from how far the extremes stray from the paper.
+
+    The paper is what the photo's border shows (writing rarely fills the border); the ink is the
+    extreme that lies far from it. This holds under gradients and shadows, and for thin pens and
+    fat markers alike, where morphological top-hats of a fixed size do not.
+    """
+    h, w = grey.shape
+    band = max(1, int(min(h, w) * 0.05))
+    border = np.concatenate([grey[:band].ravel(), grey[-band:].ravel(), grey[:, :band].ravel(), grey[:, -band:].ravel()])
+    paper = float(np.median(border))
+    step = max(1, int(np.sqrt(h * w / 40_000)))  # ~40k samples are plenty for two percentiles
+    darkest, lightest = np.percentile(grey[::step, ::step], [0.5, 99.5])
+    return paper - float(darkest) >= float(lightest) - paper
+
+
 def ink_strength(grey: np.ndarray) -> np.ndarray:
     """Relative darkness of each pixel against the local paper brightness, 0 (paper) to 1 (black).
 
@@ -62,10 +78,7 @@ def ink_strength(grey: np.ndarray) -> np.ndarray:
     reduced copy, so shadows and uneven light divide out at little cost.
     """
     g = grey.astype(np.float32)
-    median = float(np.median(g))
-    darker = int(np.count_nonzero(g < median - 40))
-    lighter = int(np.count_nonzero(g > median + 40))
-    if lighter > darker:  # light ink on dark paper (a blackboard, an inverted scan, MNIST itself)
+    if not ink_is_dark(grey):  # light ink on dark paper (a blackboard, an inverted scan, MNIST itself)
         g = 255.0 - g
     h, w = g.shape
     scale = min(1.0, 96.0 / max(h, w))
@@ -95,30 +108,28 @@ def _otsu(values: np.ndarray) -> float:
 
 
 def remove_lines(strength: np.ndarray) -> np.ndarray:
-    """Subtract ruled and grid lines: long thin runs of ink that cross most of the photo.
+    """Subtract ruled and grid lines: two or more long parallel runs of ink across the photo.
 
     A grey-level opening with a long one-dimensional kernel keeps only such runs; subtracting it
-    leaves strong ink that crosses a faint line intact. A single long stroke (a 1 or a 7's bar in a
-    tight crop) is kept unless it is much fainter than the writing: only two or more parallel lines,
-    or lines clearly weaker than the ink, count as paper.
+    leaves strong ink that crosses a faint line intact. A single long stroke (a 1, a 9's tail, a
+    7's bar in a tight crop) is never taken for a line: ruled and squared paper has several.
     """
     h, w = strength.shape
-    cleaned = strength.copy()
-    strong_ink = float(np.percentile(strength[strength > MIN_CONTRAST], 90)) if np.any(strength > MIN_CONTRAST) else 1.0
+    cleaned = strength
     for horizontal in (True, False):
-        length = int((w if horizontal else h) * 0.6)
+        extent = w if horizontal else h
+        length = int(extent * 0.6)
         if length < 15:
             continue
         kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
         lines = cv2.morphologyEx(strength, cv2.MORPH_OPEN, kernel)
-        line_mask = (lines > 0.05).astype(np.uint8)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(line_mask, connectivity=8)
-        spans = stats[1:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
-        long_lines = int(np.count_nonzero(spans >= 0.8 * (w if horizontal else h)))
-        if long_lines == 0:
-            continue
-        faint = float(np.median(lines[line_mask > 0])) < 0.5 * strong_ink
-        if long_lines >= 2 or faint:
+        line_mask = (lines > 0.08).astype(np.uint8)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(line_mask, connectivity=8)
+        stats = stats[1:]
+        along = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
+        across = stats[:, cv2.CC_STAT_HEIGHT if horizontal else cv2.CC_STAT_WIDTH]
+        thin_long = (along >= 0.8 * extent) & (across <= 0.05 * (h if horizontal else w) + 2)
+        if np.count_nonzero(thin_long) >= 2:
             # Widen slightly so the anti-aliased fringe of the line goes too.
             lines = cv2.dilate(lines, np.ones((3, 1) if horizontal else (1, 3), np.uint8))
             cleaned = np.clip(cleaned - lines, 0.0, 1.0)
@@ -176,53 +187,65 @@ def _components(mask: np.ndarray) -> tuple[np.ndarray, list[_Blob]]:
 
 
 def _is_edge_artifact(blob: _Blob, w: int, h: int) -> bool:
-    """A long thin band along the border (the paper's edge, a table) rather than writing."""
-    touches = blob.x == 0 or blob.y == 0 or blob.right == w or blob.bottom == h
-    if not touches:
-        return False
+    """A band running along the photo's border (the paper's edge, a table) or framing it, not writing."""
     fill = blob.area / float(blob.w * blob.h)
-    long_and_thin = (blob.w >= 0.9 * w and blob.h <= 0.15 * h) or (blob.h >= 0.9 * h and blob.w <= 0.15 * w)
-    hugging_edge = long_and_thin and (blob.y == 0 or blob.bottom == h or blob.x == 0 or blob.right == w)
+    along_top_or_bottom = (blob.y == 0 or blob.bottom == h) and blob.w >= 0.9 * w and blob.h <= 0.15 * h
+    along_left_or_right = (blob.x == 0 or blob.right == w) and blob.h >= 0.9 * h and blob.w <= 0.15 * w
     frame = blob.w >= 0.95 * w and blob.h >= 0.95 * h and fill < 0.25
-    return hugging_edge and fill > 0.0 or frame
+    return along_top_or_bottom or along_left_or_right or frame
+
+
+def _belong_together(left: _Blob, right: _Blob) -> bool:
+    """Whether two stroke groups, ``right`` starting at or after ``left``, are parts of one digit.
+
+    Strokes stacked above one another (a 5's bar, a 7's bar) overlap a lot horizontally. Parts
+    side by side belong together when they nearly touch and either occupy different heights (a 9's
+    loop and its tail) or one is a short but substantial part of the other (an open 4's corner
+    beside its stem): neighbouring digits of a number share their height band and size.
+    """
+    overlap = min(left.right, right.right) - max(left.x, right.x)
+    if overlap >= 0.5 * min(left.w, right.w):
+        return True
+    height = max(left.bottom, right.bottom) - min(left.y, right.y)
+    if -overlap > 0.15 * height:
+        return False
+    small, big = sorted((left, right), key=lambda b: b.h)
+    if small.w > 2.5 * small.h:  # a dash or an underline next to a digit
+        return False
+    shared = min(left.bottom, right.bottom) - max(left.y, right.y)
+    if shared < 0.6 * small.h:
+        return True
+    return small.h < 0.5 * big.h and small.area >= 0.25 * big.area
 
 
 def group_digits(blobs: list[_Blob]) -> list[_Blob]:
     """Merge strokes of the same digit, order left to right, drop separators and underlines."""
-    blobs = sorted(blobs, key=lambda b: b.x)
     groups: list[_Blob] = []
-    for blob in blobs:
-        if groups:
-            last = groups[-1]
-            overlap = min(last.right, blob.right) - max(last.x, blob.x)
-            narrower = min(last.w, blob.w)
-            # Strokes stacked above one another belong together (a 5's bar, a broken 4).
-            if overlap >= 0.5 * narrower:
-                groups[-1] = last.merge(blob)
-                continue
-        groups.append(blob)
+    for blob in sorted(blobs, key=lambda b: b.x):
+        if groups and _belong_together(groups[-1], blob):
+            groups[-1] = groups[-1].merge(blob)
+        else:
+            groups.append(blob)
     if not groups:
         return []
     tallest = max(g.h for g in groups)
-    kept = []
-    for g in groups:
-        flat = g.w > 2.5 * g.h  # an underline, a dash
-        small = g.h < 0.45 * tallest  # a dot, a comma, a stray mark
-        if not (flat or small):
-            kept.append(g)
-    return kept
+    return [g for g in groups if not _is_separator(g, tallest)]
 
 
-def render_mnist(strength: np.ndarray, labels: np.ndarray, group: _Blob, threshold: float) -> np.ndarray:
+def _is_separator(group: _Blob, tallest: int) -> bool:
+    """Dots, commas, dashes and underlines: too low or too flat to be a digit."""
+    return group.w > 2.5 * group.h or group.h < 0.45 * tallest
+
+
+def render_mnist(labels: np.ndarray, group: _Blob) -> np.ndarray:
     """Fit one digit into MNIST's geometry: 20-px box, normalised stroke, centre of mass at the centre."""
     x, y, w, h = group.x, group.y, group.w, group.h
-    crop_labels = labels[y : y + h, x : x + w]
-    ink = np.where(np.isin(crop_labels, group.labels), strength[y : y + h, x : x + w], 0.0).astype(np.float32)
+    ink = np.isin(labels[y : y + h, x : x + w], group.labels).astype(np.float32)
     # Reshape at RENDER_SIDE so that stroke-width changes are fine-grained, then reduce.
     scale = RENDER_SIDE / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     big = cv2.resize(ink, size, interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
-    shape = (big >= threshold).astype(np.uint8)
+    shape = (big >= 0.5).astype(np.uint8)
     shape = np.pad(shape, RENDER_SIDE // 4)
     shape = normalise_stroke(shape, MNIST_STROKE_FRACTION * RENDER_SIDE)
     ys, xs = np.nonzero(shape)
@@ -288,5 +311,5 @@ def extract_digits(grey: np.ndarray) -> list[DigitImage]:
     groups = group_digits(blobs)
     if not groups or len(groups) > MAX_DIGITS:
         return []
-    return [DigitImage(box=(g.x, g.y, g.w, g.h), mnist=render_mnist(ink.strength, labels, g, ink.threshold))
+    return [DigitImage(box=(g.x, g.y, g.w, g.h), mnist=render_mnist(labels, g))
             for g in groups]

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 
 from recognizer.model_store import default_models_dir
+from training.config import ModelConfig, TrainConfig
 from training.data import DataError, load_mnist
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    from training.train import TrainConfig  # noqa: PLC0415
-
     defaults = TrainConfig()
     parser = parser or argparse.ArgumentParser(prog="digitbot train", description=__doc__)
     parser.add_argument("--data", help="MNIST .npz (Keras layout); default $MNIST_PATH, else Keras's download")
@@ -24,7 +23,19 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--seed", type=int, default=defaults.seed, help="makes a run repeatable")
     parser.add_argument("--limit", type=int, help="train on the first N digits only (quick checks)")
+    parser.add_argument("--hidden", type=_units, default=defaults.model.hidden_units,
+                        help="hidden layer widths, comma-separated (default %(default)s)")
     return parser
+
+
+def _units(text: str) -> tuple[int, ...]:
+    try:
+        units = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated widths such as 800,800, got {text!r}") from None
+    if not units or min(units) < 1:
+        raise argparse.ArgumentTypeError("every hidden layer needs at least one unit")
+    return units
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from training.train import TrainConfig, train  # noqa: PLC0415 - imports TensorFlow
+    from training.train import train  # noqa: PLC0415 - imports TensorFlow
 
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, limit=args.limit)
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, limit=args.limit,
+                      model=ModelConfig(hidden_units=args.hidden))
     started = time.monotonic()
     result = train(data, args.models_dir or default_models_dir(), cfg)
     manifest = result.manifest

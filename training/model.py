@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 from keras import layers
 
+from training.config import ModelConfig
 from training.data import IMAGE_SHAPE, NUM_CLASSES
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Shape and regularisation of the network; defaults measured in bench/train_accuracy.py."""
-
-    hidden_units: tuple[int, ...] = (800, 800)
-    dropout: float = 0.2
-    input_dropout: float = 0.1
 
 
 def build_model(cfg: ModelConfig = ModelConfig()) -> keras.Model:

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,27 +21,11 @@ from recognizer.classifier import WEIGHTS_FILE, DenseClassifier
 from recognizer.model_store import KERAS_FILE, MANIFEST_FILE
 from recognizer.preprocess import PREPROCESSING_VERSION
 from training import report
-from training.augment import AugmentConfig, augment_batch
+from training.augment import augment_batch
 from training.data import NUM_CLASSES, MnistData, split_validation
-from training.model import ModelConfig
+from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 40
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-    validation_size: int = 5000
-    seed: int = 1
-    limit: int | None = None  # train on the first N digits only (tests, quick experiments)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    # Extra labelled samples (e.g. photos users corrected) and how much each counts relative to MNIST.
-    extra_x: np.ndarray | None = None
-    extra_y: np.ndarray | None = None
-    extra_weight: float = 1.0
 
 
 @dataclass

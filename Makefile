@@ -1,0 +1,33 @@
+# Two commands a new user needs: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MNIST_PATH ?= $(abspath ../shared/data/mnist.npz)
+export MNIST_PATH
+
+.PHONY: setup run test train bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: setup
+	$(BIN)/digitbot run
+
+test: setup
+	$(BIN)/python -m pytest
+
+train: setup
+	$(BIN)/digitbot train
+
+bench: setup
+	$(BIN)/python bench/train_accuracy.py
+	$(BIN)/python bench/photo_accuracy.py
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

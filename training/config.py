@@ -1,0 +1,34 @@
+"""Settings of a training run, kept free of TensorFlow so the CLI can parse arguments cheaply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from training.augment import AugmentConfig
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape and regularisation of the network; defaults measured in bench/train_accuracy.py."""
+
+    hidden_units: tuple[int, ...] = (800, 800)
+    dropout: float = 0.2
+    input_dropout: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 40
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    validation_size: int = 5000
+    seed: int = 1
+    limit: int | None = None  # train on the first N digits only (tests, quick experiments)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # Extra labelled samples (e.g. photos users corrected) and how much each counts relative to MNIST.
+    extra_x: np.ndarray | None = None
+    extra_y: np.ndarray | None = None
+    extra_weight: float = 1.0
