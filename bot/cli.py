@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
 
     train_parser(commands.add_parser("train", help="train the dense model and publish it into models/"))
     predict_parser(commands.add_parser("predict", help="read digits in photo files"))
+    from bot.__main__ import build_parser as run_parser  # noqa: PLC0415
+
+    run_parser(commands.add_parser("run", help="start the Telegram bot (settings from the environment or .env)"))
     args = parser.parse_args(argv)
     if args.command == "train":
         from training.__main__ import run  # noqa: PLC0415
@@ -27,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         return run(args)
     if args.command == "predict":
         from recognizer.cli import run  # noqa: PLC0415
+
+        return run(args)
+    if args.command == "run":
+        from bot.__main__ import run  # noqa: PLC0415
 
         return run(args)
     parser.error(f"unknown command {args.command}")

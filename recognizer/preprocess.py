@@ -139,7 +139,7 @@ def remove_lines(strength: np.ndarray) -> np.ndarray:
 def binarise(strength: np.ndarray) -> Ink:
     """Hysteresis threshold: strong pixels start strokes, weaker connected pixels extend them."""
     high = max(_otsu(strength), MIN_CONTRAST)
-    low = high * 0.6
+    low = high * 0.45
     weak = (strength >= low).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=8)
     seeded = np.zeros(count, bool)
@@ -237,17 +237,35 @@ def _is_separator(group: _Blob, tallest: int) -> bool:
     return group.w > 2.5 * group.h or group.h < 0.45 * tallest
 
 
-def render_mnist(labels: np.ndarray, group: _Blob) -> np.ndarray:
-    """Fit one digit into MNIST's geometry: 20-px box, normalised stroke, centre of mass at the centre."""
+def render_mnist(labels: np.ndarray, group: _Blob, stroke_fraction: float = MNIST_STROKE_FRACTION,
+                 slant: float = 0.0) -> np.ndarray:
+    """Fit the strokes of one found digit into MNIST's geometry (see ``fit_to_mnist``)."""
     x, y, w, h = group.x, group.y, group.w, group.h
-    ink = np.isin(labels[y : y + h, x : x + w], group.labels).astype(np.float32)
-    # Reshape at RENDER_SIDE so that stroke-width changes are fine-grained, then reduce.
+    ink = np.isin(labels[y : y + h, x : x + w], group.labels).astype(np.uint8)
+    return fit_to_mnist(ink, stroke_fraction, slant)
+
+
+def fit_to_mnist(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION, slant: float = 0.0) -> np.ndarray:
+    """A binary digit (any size, 1 = ink) in MNIST form: 20-px box, normalised stroke, centred by mass.
+
+    The digit is reshaped at RENDER_SIDE so that stroke-width changes are fine-grained, then reduced
+    with area averaging, which gives MNIST's anti-aliased edges. ``stroke_fraction`` is the stroke
+    width relative to the box and ``slant`` a horizontal shear, for rendering variants.
+    """
+    ys, xs = np.nonzero(ink)
+    if len(ys) == 0:
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+    ink = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
+    h, w = ink.shape
     scale = RENDER_SIDE / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     big = cv2.resize(ink, size, interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
-    shape = (big >= 0.5).astype(np.uint8)
-    shape = np.pad(shape, RENDER_SIDE // 4)
-    shape = normalise_stroke(shape, MNIST_STROKE_FRACTION * RENDER_SIDE)
+    shape = np.pad((big >= 0.5).astype(np.uint8), RENDER_SIDE // 4)
+    if slant:
+        rows = shape.shape[0]
+        shear = np.float32([[1, slant, -slant * rows / 2], [0, 1, 0]])
+        shape = cv2.warpAffine(shape, shear, (shape.shape[1], rows), flags=cv2.INTER_NEAREST)
+    shape = normalise_stroke(shape, stroke_fraction * RENDER_SIDE)
     ys, xs = np.nonzero(shape)
     if len(ys) == 0:
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)

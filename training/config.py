@@ -13,7 +13,7 @@ from training.augment import AugmentConfig
 class ModelConfig:
     """Shape and regularisation of the network; defaults measured in bench/train_accuracy.py."""
 
-    hidden_units: tuple[int, ...] = (800, 800)
+    hidden_units: tuple[int, ...] = (512, 512)
     dropout: float = 0.2
     input_dropout: float = 0.1
 
@@ -26,6 +26,8 @@ class TrainConfig:
     validation_size: int = 5000
     seed: int = 1
     limit: int | None = None  # train on the first N digits only (tests, quick experiments)
+    # Font-drawn digits per class added to training (training/synthetic.py); 0 turns them off.
+    font_digits_per_class: int = 500
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # Extra labelled samples (e.g. photos users corrected) and how much each counts relative to MNIST.

@@ -23,6 +23,7 @@ from recognizer.preprocess import PREPROCESSING_VERSION
 from training import report
 from training.augment import augment_batch
 from training.data import NUM_CLASSES, MnistData, split_validation
+from training.synthetic import font_digits
 from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
     x_train, y_train, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
     if cfg.limit:
         x_train, y_train = x_train[: cfg.limit], y_train[: cfg.limit]
+    if cfg.font_digits_per_class:
+        font_x, font_y = font_digits(cfg.font_digits_per_class, cfg.seed)
+        x_train, y_train = np.concatenate([x_train, font_x]), np.concatenate([y_train, font_y])
     weights = np.ones(len(x_train), np.float32)
     if cfg.extra_x is not None and len(cfg.extra_x):
         x_train = np.concatenate([x_train, cfg.extra_x])
@@ -151,6 +155,7 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
         "seed": cfg.seed,
         "training_seconds": round(training_seconds, 1),
         "train_examples": int(len(x_train)),
+        "font_examples": cfg.font_digits_per_class * NUM_CLASSES,
         "extra_examples": int(0 if cfg.extra_x is None else len(cfg.extra_x)),
         "train_data_sha256": data.train_sha256,
         "keras_version": keras.__version__,

@@ -1,0 +1,107 @@
+"""Settings from the environment and an optional ``.env`` file; every one is listed in .env.example."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str
+    admin_ids: frozenset[int]
+    api_url: str
+    data_dir: Path
+    model_dir: Path | None
+    mnist_path: str | None
+    log_level: str
+    photos_per_minute: int
+    max_file_bytes: int
+    webhook_url: str | None
+    webhook_listen: str
+    webhook_port: int
+    webhook_secret: str | None
+
+    @property
+    def base_url(self) -> str:
+        return self.api_url.rstrip("/") + "/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return self.api_url.rstrip("/") + "/file/bot"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "digitbot.sqlite3"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines (optional quotes, # comments). Variables already set in the environment win."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].strip()
+        values[key] = value
+    return values
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    """Build the settings; raise ConfigError with a clear message when something is wrong."""
+    merged = {**(read_env_file(env_file) if env_file else {}), **(os.environ if env is None else env)}
+    token = merged.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and put it in the "
+                          "environment or in a .env file (see .env.example).")
+    if ":" not in token or any(c.isspace() for c in token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN does not look like a bot token (expected digits, a colon, then "
+                          "letters), so it was not used.")
+    try:
+        admins = frozenset(int(part) for part in merged.get("ADMIN_IDS", "").replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ConfigError("ADMIN_IDS must be comma-separated numeric Telegram user ids, e.g. 12345,67890") from None
+    model_dir = merged.get("MODEL_DIR", "").strip()
+    return Settings(
+        token=token,
+        admin_ids=admins,
+        api_url=merged.get("TELEGRAM_API_URL", "").strip() or TELEGRAM_API_DEFAULT,
+        data_dir=Path(merged.get("DATA_DIR", "").strip() or "data"),
+        model_dir=Path(model_dir) if model_dir else None,
+        mnist_path=merged.get("MNIST_PATH", "").strip() or None,
+        log_level=(merged.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        photos_per_minute=_int(merged, "PHOTOS_PER_MINUTE", 20),
+        max_file_bytes=_int(merged, "MAX_FILE_MB", 10) * 1024 * 1024,
+        webhook_url=merged.get("WEBHOOK_URL", "").strip() or None,
+        webhook_listen=merged.get("WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
+        webhook_port=_int(merged, "WEBHOOK_PORT", 8443),
+        webhook_secret=merged.get("WEBHOOK_SECRET", "").strip() or None,
+    )

@@ -1,0 +1,47 @@
+"""Logging to stdout in a form journald reads well, with the bot token scrubbed from every record."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+REDACTED = "[token]"
+
+
+def redact(text: str, token: str) -> str:
+    """Replace the token (and its secret half, which is what URLs leak) wherever it appears."""
+    if not token:
+        return text
+    text = text.replace(token, REDACTED)
+    secret = token.partition(":")[2]
+    return text.replace(secret, REDACTED) if len(secret) >= 8 else text
+
+
+class RedactTokenFilter(logging.Filter):
+    """Formats each record and removes the token from the message and any traceback."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = redact(message, self.token), None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.token)
+        return True
+
+
+def configure_logging(level: str, token: str) -> None:
+    """One handler on stdout; systemd adds timestamps, so under journald the level and logger suffice."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactTokenFilter(token))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request URL at INFO, and Telegram URLs contain the token; each poll is noise anyway.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -1,0 +1,252 @@
+"""A local stand-in for the Telegram Bot API, speaking real HTTP on 127.0.0.1.
+
+It implements the methods digitbot uses, with JSON shaped as Telegram's: getMe, deleteWebhook,
+setMyCommands, getUpdates (long polling), getFile and file downloads, sendMessage, sendPhoto,
+sendChatAction, editMessageText / ReplyMarkup / Caption, answerCallbackQuery. Tests push updates
+in and read back every call the bot made.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, unquote, urlparse
+
+BOT_USER = {"id": 4242, "is_bot": True, "first_name": "digitbot", "username": "digit_test_bot"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeTelegram:
+    """The server and its state. Use as a context manager; ``url`` is what TELEGRAM_API_URL should be."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self._updates: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._changed = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeTelegram:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- what tests do -------------------------------------------------------------------------
+
+    def add_file(self, content: bytes, suffix: str = "jpg") -> str:
+        file_id = f"file-{next(self._ids)}"
+        self.files[file_id] = (f"photos/{file_id}.{suffix}", content)
+        return file_id
+
+    def push(self, update: dict[str, Any]) -> int:
+        with self._changed:
+            update_id = next(self._ids)
+            self._updates.append({"update_id": update_id, **update})
+            self._changed.notify_all()
+        return update_id
+
+    def message(self, user_id: int, *, language: str = "en", **content: Any) -> dict[str, Any]:
+        """Build a private-chat message update from ``user_id``."""
+        return {"message": {"message_id": next(self._message_ids), "date": int(time.time()),
+                            "chat": {"id": user_id, "type": "private"},
+                            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}",
+                                     "language_code": language}, **content}}
+
+    def photo_message(self, user_id: int, image: bytes, **kwargs: Any) -> dict[str, Any]:
+        file_id = self.add_file(image)
+        sizes = [{"file_id": f"{file_id}-thumb", "file_unique_id": "t", "width": 90, "height": 90, "file_size": 1},
+                 {"file_id": file_id, "file_unique_id": file_id, "width": 1280, "height": 1280,
+                  "file_size": len(image)}]
+        self.files[f"{file_id}-thumb"] = self.files[file_id]
+        return self.message(user_id, photo=sizes, **kwargs)
+
+    def document_message(self, user_id: int, content: bytes, mime_type: str, file_name: str,
+                         **kwargs: Any) -> dict[str, Any]:
+        file_id = self.add_file(content, suffix=file_name.rsplit(".", 1)[-1])
+        return self.message(user_id, document={"file_id": file_id, "file_unique_id": file_id, "file_name": file_name,
+                                               "mime_type": mime_type, "file_size": len(content)}, **kwargs)
+
+    def command(self, user_id: int, command: str, **kwargs: Any) -> dict[str, Any]:
+        name = command.split()[0]
+        return self.message(user_id, text=command,
+                            entities=[{"type": "bot_command", "offset": 0, "length": len(name)}], **kwargs)
+
+    def callback(self, user_id: int, data: str, message: dict[str, Any], language: str = "en") -> dict[str, Any]:
+        return {"callback_query": {"id": str(next(self._ids)), "chat_instance": "ci", "data": data,
+                                   "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}",
+                                            "language_code": language},
+                                   "message": message}}
+
+    def sent(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
+        with self._changed:
+            return [c for c in self.calls if (method is None or c.method == method)
+                    and (chat_id is None or c.params.get("chat_id") == chat_id)]
+
+    def wait_for(self, predicate: Callable[[list[Call]], Any], timeout: float = 20.0) -> Any:
+        """Block until ``predicate(calls)`` is truthy; return its value, or fail after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                result = predicate(list(self.calls))
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    methods = [(c.method, c.params.get("chat_id"), str(c.params.get("text", ""))[:40])
+                               for c in self.calls[-15:]]
+                    raise AssertionError(f"timed out waiting; last calls: {methods}")
+                self._changed.wait(remaining)
+
+    def replies_to(self, chat_id: int, count: int = 1, timeout: float = 20.0, methods=("sendMessage", "sendPhoto")):
+        """Wait for ``count`` messages or photos sent to ``chat_id`` and return them."""
+        def ready(calls: list[Call]) -> list[Call] | None:
+            found = [c for c in calls if c.method in methods and c.params.get("chat_id") == chat_id]
+            return found if len(found) >= count else None
+        return self.wait_for(ready, timeout)
+
+    # --- the HTTP side -------------------------------------------------------------------------
+
+    def _record(self, call: Call) -> None:
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    def _next_updates(self, offset: int, timeout: float) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                pending = [u for u in self._updates if u["update_id"] >= offset]
+                if pending or time.monotonic() >= deadline:
+                    return pending[:100]
+                self._changed.wait(max(0.0, deadline - time.monotonic()))
+
+    def _sent_message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        return {"message_id": next(self._message_ids), "date": int(time.time()), "from": BOT_USER,
+                "chat": {"id": chat_id, "type": "private"}, **content}
+
+    def _answer(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> tuple[int, dict[str, Any]]:
+        self._record(Call(method, params, files))
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            return 200, {"ok": True, "result": self._next_updates(offset, float(params.get("timeout") or 0))}
+        if method == "getMe":
+            return 200, {"ok": True, "result": BOT_USER}
+        if method in ("deleteWebhook", "setMyCommands", "sendChatAction", "answerCallbackQuery", "deleteMessage"):
+            return 200, {"ok": True, "result": True}
+        if method == "getFile":
+            file_id = params.get("file_id")
+            if file_id not in self.files:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            path, content = self.files[file_id]
+            return 200, {"ok": True, "result": {"file_id": file_id, "file_unique_id": file_id,
+                                                "file_size": len(content), "file_path": path}}
+        if method == "sendMessage":
+            return 200, {"ok": True, "result": self._sent_message(params, text=params.get("text", ""))}
+        if method == "sendPhoto":
+            photo = [{"file_id": "sent-photo", "file_unique_id": "sp", "width": 100, "height": 100}]
+            return 200, {"ok": True, "result": self._sent_message(params, photo=photo,
+                                                                  caption=params.get("caption"))}
+        if method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
+            return 200, {"ok": True, "result": self._sent_message(params, text=params.get("text", ""))}
+        return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - file downloads, and GET-style method calls
+                path = unquote(urlparse(self.path).path)
+                prefix = f"/file/bot{fake.token}/"
+                if path.startswith(prefix):
+                    wanted = path[len(prefix):]
+                    for file_path, content in fake.files.values():
+                        if file_path == wanted:
+                            fake._record(Call("download", {"file_path": wanted}))
+                            return self._reply(200, content, "application/octet-stream")
+                    return self._reply(404, f"no file at {wanted}".encode(), "text/plain")
+                self._method_call(path, dict(parse_qsl(urlparse(self.path).query)), {})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                params, files = _parse_body(self.headers.get("Content-Type", ""), body)
+                self._method_call(unquote(urlparse(self.path).path), params, files)
+
+            def _method_call(self, path: str, params: dict[str, Any], files: dict[str, bytes]) -> None:
+                prefix = "/bot"
+                if not path.startswith(prefix) or "/" not in path[len(prefix):]:
+                    return self._reply(404, b'{"ok":false,"error_code":404,"description":"Not Found"}')
+                token, _, method = path[len(prefix):].partition("/")
+                if token != fake.token:
+                    return self._reply(401, b'{"ok":false,"error_code":401,"description":"Unauthorized"}')
+                status, payload = fake._answer(method, params, files)
+                self._reply(status, json.dumps(payload).encode())
+
+        return Handler
+
+
+def _decode_value(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Form-encoded or multipart parameters (PTB JSON-encodes non-string values)."""
+    if content_type.startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename():
+                files[name] = payload
+            else:
+                params[name] = _decode_value(payload.decode())
+        return params, files
+    if content_type.startswith("application/json"):
+        return json.loads(body or b"{}"), {}
+    return {k: _decode_value(v) for k, v in parse_qsl(body.decode())}, {}
