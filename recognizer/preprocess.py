@@ -19,6 +19,7 @@ model manifest records it and the recognizer refuses a model trained for another
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -36,6 +37,14 @@ RENDER_SIDE = 80  # the digit is reshaped at this size, then reduced to 20 px (a
 MIN_CONTRAST = 0.22  # weakest ink (relative darkness against the paper) that can start a stroke
 MAX_INK_FRACTION = 0.5  # more "ink" than this is texture or a dark photo, not writing
 MAX_DIGITS = 12
+MAX_PIECES = 200  # connected pieces of ink; photos of writing have a few dozen at most
+SPLIT_ASPECT = 1.0  # groups wider than tall may be several touching digits
+SPLIT_PRICE = 0.05  # log-belief a split must gain per extra digit
+WIDEST_DIGIT = 1.5  # no single handwritten digit is much wider than tall, whatever the model thinks
+NECK_STROKES = 1.5  # a cut between touching digits crosses at most about this many strokes
+
+# Given MNIST images (N, 28, 28), how much the model believes in each (N,), e.g. its top probability.
+Scorer = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -112,7 +121,7 @@ def remove_lines(strength: np.ndarray) -> np.ndarray:
 
     A grey-level opening with a long one-dimensional kernel keeps only such runs; subtracting it
     leaves strong ink that crosses a faint line intact. A single long stroke (a 1, a 9's tail, a
-    7's bar in a tight crop) is never taken for a line: ruled and squared paper has several.
+    7's bar in a tight crop) is not taken for a line: ruled and squared paper has several.
     """
     h, w = strength.shape
     cleaned = strength
@@ -129,7 +138,9 @@ def remove_lines(strength: np.ndarray) -> np.ndarray:
         along = stats[:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT]
         across = stats[:, cv2.CC_STAT_HEIGHT if horizontal else cv2.CC_STAT_WIDTH]
         thin_long = (along >= 0.8 * extent) & (across <= 0.05 * (h if horizontal else w) + 2)
-        if np.count_nonzero(thin_long) >= 2:
+        # In a photo of a number (much wider than tall) one line across it is a ruled line or a box edge.
+        enough = 1 if horizontal and w > 2 * h else 2
+        if np.count_nonzero(thin_long) >= enough:
             # Widen slightly so the anti-aliased fringe of the line goes too.
             lines = cv2.dilate(lines, np.ones((3, 1) if horizontal else (1, 3), np.uint8))
             cleaned = np.clip(cleaned - lines, 0.0, 1.0)
@@ -137,9 +148,15 @@ def remove_lines(strength: np.ndarray) -> np.ndarray:
 
 
 def binarise(strength: np.ndarray) -> Ink:
-    """Hysteresis threshold: strong pixels start strokes, weaker connected pixels extend them."""
+    """Hysteresis threshold: strong pixels start strokes, weaker connected pixels extend them.
+
+    The weak threshold follows the paper's own texture (a cheque's security pattern, grain, JPEG
+    noise) so that faint parts of a stroke are kept but the background never links strokes together.
+    """
     high = max(_otsu(strength), MIN_CONTRAST)
-    low = high * 0.45
+    background = strength[strength < high]
+    texture = float(np.percentile(background, 90)) if background.size else 0.0
+    low = min(high, max(high * 0.45, texture * 1.3))
     weak = (strength >= low).astype(np.uint8)
     count, labels = cv2.connectedComponents(weak, connectivity=8)
     seeded = np.zeros(count, bool)
@@ -171,19 +188,17 @@ class _Blob:
                      self.area + other.area, self.labels + other.labels)
 
 
-def _components(mask: np.ndarray) -> tuple[np.ndarray, list[_Blob]]:
-    """Connected strokes without specks and without the paper's edges."""
+def _components(mask: np.ndarray) -> tuple[np.ndarray, list[_Blob], int]:
+    """Connected strokes without specks and the paper's edges; also how many pieces there were."""
     h, w = mask.shape
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     blobs = [_Blob(int(s[0]), int(s[1]), int(s[2]), int(s[3]), int(s[4]), [i]) for i, s in enumerate(stats) if i]
-    if not blobs:
-        return labels, []
     blobs = [b for b in blobs if not _is_edge_artifact(b, w, h)]
     if not blobs:
-        return labels, []
+        return labels, [], count - 1
     largest = max(b.area for b in blobs)
     min_area = max(3, 0.04 * largest, 1e-5 * h * w)
-    return labels, [b for b in blobs if b.area >= min_area]
+    return labels, [b for b in blobs if b.area >= min_area], count - 1
 
 
 def _is_edge_artifact(blob: _Blob, w: int, h: int) -> bool:
@@ -233,16 +248,8 @@ def group_digits(blobs: list[_Blob]) -> list[_Blob]:
 
 
 def _is_separator(group: _Blob, tallest: int) -> bool:
-    """Dots, commas, dashes and underlines: too low or too flat to be a digit."""
-    return group.w > 2.5 * group.h or group.h < 0.45 * tallest
-
-
-def render_mnist(labels: np.ndarray, group: _Blob, stroke_fraction: float = MNIST_STROKE_FRACTION,
-                 slant: float = 0.0) -> np.ndarray:
-    """Fit the strokes of one found digit into MNIST's geometry (see ``fit_to_mnist``)."""
-    x, y, w, h = group.x, group.y, group.w, group.h
-    ink = np.isin(labels[y : y + h, x : x + w], group.labels).astype(np.uint8)
-    return fit_to_mnist(ink, stroke_fraction, slant)
+    """Dots, commas, dashes and underlines: too low, or flat and well below the digits' height."""
+    return group.h < 0.45 * tallest or (group.w > 2.5 * group.h and group.h < 0.7 * tallest)
 
 
 def fit_to_mnist(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION, slant: float = 0.0) -> np.ndarray:
@@ -320,14 +327,75 @@ def find_ink(grey: np.ndarray) -> Ink:
     return binarise(remove_lines(ink_strength(grey)))
 
 
-def extract_digits(grey: np.ndarray) -> list[DigitImage]:
-    """All digits in a grey photo, left to right, each in MNIST format. Empty when there is no writing."""
+def extract_digits(grey: np.ndarray, score: Scorer | None = None) -> list[DigitImage]:
+    """All digits in a grey photo, left to right, each in MNIST format. Empty when there is no writing.
+
+    ``score`` (the classifier's confidence in each of a batch of MNIST images) lets wide groups of
+    touching digits be split where the pieces read best; without it they stay whole.
+    """
     ink = find_ink(grey)
     if ink.mask.mean() > MAX_INK_FRACTION:
         return []
-    labels, blobs = _components(ink.mask)
+    labels, blobs, pieces = _components(ink.mask)
+    # Writing puts its ink into a few strokes; texture (fur, grain, noise) shatters into thousands.
+    if pieces > MAX_PIECES:
+        return []
     groups = group_digits(blobs)
     if not groups or len(groups) > MAX_DIGITS:
         return []
-    return [DigitImage(box=(g.x, g.y, g.w, g.h), mnist=render_mnist(labels, g))
-            for g in groups]
+    found: list[DigitImage] = []
+    tallest = max(g.h for g in groups)
+    for g in groups:
+        ink_crop = np.isin(labels[g.y : g.y + g.h, g.x : g.x + g.w], g.labels).astype(np.uint8)
+        pieces = split_touching(ink_crop, score) if score is not None else [(0, g.w)]
+        for start, stop in pieces:
+            piece = ink_crop[:, start:stop]
+            rows = np.flatnonzero(piece.any(axis=1))
+            if rows.size == 0:
+                continue
+            box = (g.x + start, g.y + int(rows[0]), stop - start, int(rows[-1] - rows[0] + 1))
+            if box[3] < 0.45 * tallest:  # a separator that touched a digit, cut off again
+                continue
+            found.append(DigitImage(box=box, mnist=fit_to_mnist(piece)))
+    return found[:MAX_DIGITS]
+
+
+def split_touching(ink: np.ndarray, score: Scorer) -> list[tuple[int, int]]:
+    """Column ranges of the digits in one group of strokes, which may hold several touching digits.
+
+    Digits are at most about as wide as they are tall, so a wider group is cut into 2, 3... pieces
+    at the thinnest columns near even spacing; the model's belief in the pieces, less a small
+    price per extra digit, decides how many. A narrow group is left whole.
+    """
+    h, w = ink.shape
+    if w <= SPLIT_ASPECT * h:
+        return [(0, w)]
+    columns = ink.sum(axis=0).astype(np.float32)
+    stroke = max(1.0, stroke_width(ink))
+    fewest = max(2, int(np.ceil(w / (WIDEST_DIGIT * h))))
+    most = min(MAX_DIGITS, max(fewest, int(w / (0.35 * h))))
+    candidates: list[list[tuple[int, int]]] = [[(0, w)]]
+    for count in range(fewest, most + 1):
+        width = w / count
+        cuts = []
+        for k in range(1, count):
+            ideal = k * width
+            low, high = int(max(1, ideal - 0.3 * width)), int(min(w - 1, ideal + 0.3 * width)) + 1
+            window = columns[low:high] + np.abs(np.arange(low, high) - ideal) * 1e-3  # ties: nearest to even
+            cuts.append(low + int(np.argmin(window)))
+        # Cut only through necks: touching digits meet in about one stroke, while any cut through a
+        # single wide 0 or 2 crosses two.
+        if max(columns[c] for c in cuts) > NECK_STROKES * stroke:
+            continue
+        edges = [0, *cuts, w]
+        candidates.append([(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a])
+    # Where the width says "several digits", the whole group competes only if no cut was possible.
+    if len(candidates) > 1 and w > WIDEST_DIGIT * h:
+        candidates = candidates[1:]
+    best, best_score = candidates[0], -np.inf
+    for ranges in candidates:
+        images = np.stack([fit_to_mnist(ink[:, a:b]) for a, b in ranges])
+        belief = np.log(np.clip(score(images), 1e-6, 1.0)).mean() - SPLIT_PRICE * (len(ranges) - 1)
+        if belief > best_score:
+            best, best_score = ranges, belief
+    return best

@@ -90,6 +90,9 @@ class Recognizer:
             raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
         return self.classifier.classify(images)
 
+    def _top_probability(self, images: np.ndarray) -> np.ndarray:
+        return self.classifier.classify(images, temperature=self.temperature).max(axis=1)
+
     def recognize(self, image: bytes) -> Recognition:
         """Read the digit or number in a photo.
 
@@ -98,7 +101,7 @@ class Recognizer:
         """
         started = time.perf_counter()
         grey, to_original = decode_image(image)
-        found = extract_digits(grey)
+        found = extract_digits(grey, score=self._top_probability)
         if not found:
             return Recognition(STATUS_NO_DIGIT, "", 0.0, [], time.perf_counter() - started)
         inputs = np.stack([d.mnist for d in found])

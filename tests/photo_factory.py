@@ -9,11 +9,12 @@ import numpy as np
 def digit_photo(digits: list[np.ndarray], rng: np.random.Generator, *, size: int = 640, digit_height: float = 0.45,
                 rotation_deg: float = 0.0, stroke: int = 0, dark_ink: bool = True, shadow: float = 0.35,
                 blur: float = 0.8, noise: float = 4.0, jpeg_quality: int = 85, offset: tuple[float, float] = (0, 0),
-                paper: tuple[int, int, int] = (222, 226, 232)) -> bytes:
+                paper: tuple[int, int, int] = (222, 226, 232), gap: float = 0.0) -> bytes:
     """Encode ``digits`` (MNIST 28x28 arrays, written left to right) as a JPEG photo of paper.
 
     ``stroke`` > 0 thickens and < 0 thins the pen; ``shadow`` is the strength of a lighting gradient;
-    ``offset`` moves the writing by a fraction of the photo.
+    ``offset`` moves the writing by a fraction of the photo; ``gap`` spaces the digits by a fraction
+    of their height.
     """
     height = int(size * digit_height)
     glyphs = []
@@ -23,7 +24,8 @@ def digit_photo(digits: list[np.ndarray], rng: np.random.Generator, *, size: int
             kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(stroke) + 1, 2 * abs(stroke) + 1))
             big = cv2.dilate(big, kernel) if stroke > 0 else cv2.erode(big, kernel)
         glyphs.append(big[:, int(height * 0.12): int(height * 0.88)])
-    ink = np.hstack(glyphs)
+        glyphs.append(np.zeros((height, int(gap * height)), np.float32))
+    ink = np.hstack(glyphs[:-1]) if glyphs else np.zeros((height, 1), np.float32)
     canvas = np.zeros((size, size), np.float32)
     top = int((size - ink.shape[0]) / 2 + offset[1] * size)
     left = int((size - ink.shape[1]) / 2 + offset[0] * size)

@@ -1,0 +1,96 @@
+"""Decoding: every common format, EXIF rotation, transparency, and specific errors for bad input."""
+
+from __future__ import annotations
+
+import io
+import resource
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recognizer.decode import (
+    ImageTooLargeError,
+    NotAnImageError,
+    TruncatedImageError,
+    decode_image,
+)
+
+
+def _picture(mode: str = "RGB", size=(120, 80)) -> Image.Image:
+    """Dark bar on the left half of light paper, so orientation can be checked."""
+    rgb = np.full((size[1], size[0], 3), 230, np.uint8)
+    rgb[:, : size[0] // 2] = 20
+    return Image.fromarray(rgb).convert(mode)
+
+
+def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF"])
+def test_common_formats(fmt):
+    grey, scale = decode_image(_encode(_picture(), fmt))
+    assert grey.dtype == np.uint8 and grey.shape == (80, 120) and scale == 1.0
+    assert grey[:, :50].mean() < 60 and grey[:, 70:].mean() > 180
+
+
+def test_palette_cmyk_and_16_bit():
+    for image in (_picture("P"), _picture("CMYK"), _picture("L").convert("I;16")):
+        fmt = "TIFF" if image.mode in ("CMYK", "I;16") else "PNG"
+        grey, _ = decode_image(_encode(image, fmt))
+        assert grey[:, :50].mean() < 60 and grey[:, 70:].mean() > 180, image.mode
+
+
+def test_transparency_becomes_white_paper():
+    rgba = np.zeros((50, 50, 4), np.uint8)  # fully transparent black...
+    rgba[20:30, 20:30] = (0, 0, 0, 255)  # ...except an opaque black square
+    grey, _ = decode_image(_encode(Image.fromarray(rgba, "RGBA"), "PNG"))
+    assert grey[0, 0] == 255 and grey[25, 25] == 0
+
+
+def test_exif_orientation_is_applied():
+    image = _picture()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: display rotated 90 degrees clockwise
+    grey, _ = decode_image(_encode(image, "JPEG", exif=exif))
+    assert grey.shape == (120, 80)
+    assert grey[:50, :].mean() < 60 and grey[70:, :].mean() > 180  # the dark half is now on top
+
+
+def test_gif_first_frame_and_mpo_like_multiframe():
+    frames = [_picture(), Image.new("RGB", (120, 80), (255, 255, 255))]
+    data = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    grey, _ = decode_image(data)
+    assert grey[:, :50].mean() < 60
+
+
+def test_large_photo_is_reduced_while_decoding():
+    big = Image.fromarray(np.full((3000, 4000, 3), 200, np.uint8))
+    grey, scale = decode_image(_encode(big, "JPEG"))
+    assert max(grey.shape) == 640 and scale == pytest.approx(4000 / 640)
+
+
+def test_not_an_image():
+    with pytest.raises(NotAnImageError):
+        decode_image(b"%PDF-1.4 this is a document, not a photo")
+    with pytest.raises(NotAnImageError):
+        decode_image(b"")
+
+
+def test_truncated_jpeg():
+    data = _encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (400, 400, 3), np.uint8)), "JPEG")
+    with pytest.raises(TruncatedImageError):
+        decode_image(data[: len(data) // 3])
+
+
+def test_decompression_bomb_is_refused_without_decoding():
+    bomb = _encode(Image.new("L", (12000, 12000), 255), "PNG")  # 144 megapixels in a small file
+    assert len(bomb) < 1_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ImageTooLargeError):
+        decode_image(bomb)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100  # the pixels were never decoded
