@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from recognizer.decode import (
+    WORK_SIDE,
     ImageTooLargeError,
     NotAnImageError,
     TruncatedImageError,
@@ -70,7 +71,7 @@ def test_gif_first_frame_and_mpo_like_multiframe():
 def test_large_photo_is_reduced_while_decoding():
     big = Image.fromarray(np.full((3000, 4000, 3), 200, np.uint8))
     grey, scale = decode_image(_encode(big, "JPEG"))
-    assert max(grey.shape) == 640 and scale == pytest.approx(4000 / 640)
+    assert max(grey.shape) == WORK_SIDE and scale == pytest.approx(4000 / WORK_SIDE)
 
 
 def test_not_an_image():
