@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # A 50-megapixel phone photo is plausible; anything beyond is refused before its pixels are decoded.
 MAX_PIXELS = 60_000_000
 # The recognizer works at this size (longest side); digits in a phone photo stay legible at it.
-WORK_SIDE = 512
+WORK_SIDE = 320
 
 
 class ImageDecodeError(Exception):

@@ -13,7 +13,11 @@ import numpy as np
 from recognizer.classifier import WEIGHTS_FILE, DenseClassifier
 from recognizer.decode import decode_image
 from recognizer.model_store import ModelError, read_manifest, resolve_version_dir
-from recognizer.preprocess import PREPROCESSING_VERSION, extract_digits
+from recognizer.preprocess import PREPROCESSING_VERSION, DigitImage, extract_digits
+
+# Digits shorter than this at the working size are read again from a sharper decode of their region.
+SMALL_DIGIT_PX = 40
+DETAIL_SIDE = 1024
 
 # Below this calibrated probability a digit is reported as a guess with alternatives, not an answer.
 UNSURE_BELOW = 0.6
@@ -93,6 +97,38 @@ class Recognizer:
     def _top_probability(self, images: np.ndarray) -> np.ndarray:
         return self.classifier.classify(images, temperature=self.temperature).max(axis=1)
 
+    def _find_digits(self, image: bytes) -> tuple[list[DigitImage], float]:
+        """Digits at the fast working size; where they come out small, again from a sharper decode.
+
+        Most photos are read at WORK_SIDE pixels. Writing that is small in a large photo (a number
+        across part of the page, a thin pen far away) is decoded again at DETAIL_SIDE and only the
+        region around the writing is searched, so detail is spent only where it is needed.
+        """
+        grey, to_original = decode_image(image)
+        found = extract_digits(grey, score=self._top_probability)
+        if to_original <= 1.0 or (found and max(d.box[3] for d in found) >= SMALL_DIGIT_PX):
+            return found, to_original
+        detailed, to_original_detailed = decode_image(image, work_side=DETAIL_SIDE)
+        ratio = to_original / to_original_detailed
+        if found:
+            x0 = min(d.box[0] for d in found)
+            y0 = min(d.box[1] for d in found)
+            x1 = max(d.box[0] + d.box[2] for d in found)
+            y1 = max(d.box[1] + d.box[3] for d in found)
+            margin = 0.5 * (y1 - y0)
+            left, top = max(0, int((x0 - margin) * ratio)), max(0, int((y0 - margin) * ratio))
+            right, bottom = int((x1 + margin) * ratio) + 1, int((y1 + margin) * ratio) + 1
+        else:
+            left, top, right, bottom = 0, 0, detailed.shape[1], detailed.shape[0]
+        region = detailed[top:bottom, left:right]
+        refound = extract_digits(region, score=self._top_probability)
+        if not refound:
+            return found, to_original
+        for digit in refound:
+            x, y, w, h = digit.box
+            digit.box = (x + left, y + top, w, h)
+        return refound, to_original_detailed
+
     def recognize(self, image: bytes) -> Recognition:
         """Read the digit or number in a photo.
 
@@ -100,8 +136,7 @@ class Recognizer:
             recognizer.decode.ImageDecodeError: the bytes are not a usable picture.
         """
         started = time.perf_counter()
-        grey, to_original = decode_image(image)
-        found = extract_digits(grey, score=self._top_probability)
+        found, to_original = self._find_digits(image)
         if not found:
             return Recognition(STATUS_NO_DIGIT, "", 0.0, [], time.perf_counter() - started)
         inputs = np.stack([d.mnist for d in found])

@@ -1,0 +1,51 @@
+"""Train the model as a user would (`digitbot train`), time it, and measure it through the serving path.
+
+    python bench/train_accuracy.py [--epochs N] [--seed S]
+
+Writes bench/results/train_accuracy.json and prints a README table row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench._common import REPO, machine, mnist_path, save  # noqa: E402
+from recognizer import Recognizer  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the training default")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as models_dir:
+        command = [sys.executable, "-m", "bot.cli", "train", "--data", mnist_path(), "--models-dir", models_dir,
+                   "--seed", str(args.seed)]
+        if args.epochs:
+            command += ["--epochs", str(args.epochs)]
+        started = time.monotonic()
+        subprocess.run(command, cwd=REPO, check=True)
+        seconds = time.monotonic() - started
+        recognizer = Recognizer.load(Path(models_dir))
+        with np.load(mnist_path()) as data:
+            predicted = recognizer.classify(data["x_test"]).argmax(axis=1)
+            accuracy = float((predicted == data["y_test"]).mean())
+        manifest = recognizer.manifest
+    results = {"epochs": manifest["epochs"], "seed": args.seed, "wall_seconds": round(seconds, 1),
+               "training_seconds": manifest["training_seconds"], "test_accuracy": accuracy,
+               "parameters": manifest["parameter_count"], "layers": manifest["architecture"]["layers"]}
+    print(f"saved {save(f'train_accuracy_e{manifest['epochs']}', results)}")
+    print(f"| {'-'.join(map(str, results['layers']))}, {results['epochs']} epochs, seed {args.seed} "
+          f"| {accuracy:.2%} | {seconds / 60:.1f} min | {machine()} |")
+
+
+if __name__ == "__main__":
+    main()
