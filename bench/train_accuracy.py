@@ -42,7 +42,8 @@ def main() -> None:
     results = {"epochs": manifest["epochs"], "seed": args.seed, "wall_seconds": round(seconds, 1),
                "training_seconds": manifest["training_seconds"], "test_accuracy": accuracy,
                "parameters": manifest["parameter_count"], "layers": manifest["architecture"]["layers"]}
-    print(f"saved {save(f'train_accuracy_e{manifest['epochs']}', results)}")
+    name = "train_accuracy_e{}".format(manifest["epochs"])
+    print(f"saved {save(name, results)}")
     print(f"| {'-'.join(map(str, results['layers']))}, {results['epochs']} epochs, seed {args.seed} "
           f"| {accuracy:.2%} | {seconds / 60:.1f} min | {machine()} |")
 

@@ -43,6 +43,7 @@ MAX_PIECES = 200  # connected pieces of ink; photos of writing have a few dozen 
 SPLIT_ASPECT = 1.0  # groups wider than tall may be several touching digits
 SPLIT_PRICE = 0.05  # log-belief a split must gain per extra digit
 WIDEST_DIGIT = 1.5  # no single handwritten digit is much wider than tall, whatever the model thinks
+FLATTEST_DIGIT = 2.5  # ...except a squashed 0 or 2 written on its own, which still stays below this
 NECK_STROKES = 1.5  # a cut between touching digits crosses at most about this many strokes
 
 # Given MNIST images (N, 28, 28), how much the model believes in each (N,), e.g. its top probability.
@@ -216,12 +217,16 @@ def _components(ink: Ink) -> list[_Blob]:
 
 
 def _is_edge_artifact(blob: _Blob, w: int, h: int) -> bool:
-    """A band running along the photo's border (the paper's edge, a table) or framing it, not writing."""
+    """Not writing: a band across the whole photo (the paper's edge, a table, a rule) or a frame.
+
+    A thin band across the full width is never part of a digit. A band down the full height is only
+    taken for an edge when it hugs the left or right border: in a tight crop a 1 looks the same.
+    """
     fill = blob.area / float(blob.w * blob.h)
-    along_top_or_bottom = (blob.y == 0 or blob.bottom == h) and blob.w >= 0.9 * w and blob.h <= 0.15 * h
+    across = blob.w >= 0.9 * w and blob.h <= 0.12 * h
     along_left_or_right = (blob.x == 0 or blob.right == w) and blob.h >= 0.9 * h and blob.w <= 0.15 * w
     frame = blob.w >= 0.95 * w and blob.h >= 0.95 * h and fill < 0.25
-    return along_top_or_bottom or along_left_or_right or frame
+    return across or along_left_or_right or frame
 
 
 def _belong_together(left: _Blob, right: _Blob) -> bool:
@@ -262,8 +267,12 @@ def group_digits(blobs: list[_Blob]) -> list[_Blob]:
 
 
 def _is_separator(group: _Blob, tallest: int) -> bool:
-    """Dots, commas, dashes and underlines: too low, or flat and well below the digits' height."""
-    return group.h < 0.45 * tallest or (group.w > 2.5 * group.h and group.h < 0.7 * tallest)
+    """Dots, commas, dashes and underlines: too low, or a flat band only a stroke or two thick.
+
+    A flat group that is several strokes thick (three zeros written together) is not a separator.
+    """
+    thickness = group.area / max(1, group.w)  # ink per column: about the stroke width for a dash
+    return group.h < 0.45 * tallest or (group.w > 2.5 * group.h and group.h < 2.5 * thickness)
 
 
 def fit_to_mnist(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION, slant: float = 0.0) -> np.ndarray:
@@ -360,7 +369,7 @@ def extract_digits(grey: np.ndarray, score: Scorer | None = None) -> list[DigitI
     tallest = max(g.h for g in groups)
     for g in groups:
         ink_crop = np.isin(labels[g.y : g.y + g.h, g.x : g.x + g.w], g.labels).astype(np.uint8)
-        pieces = split_touching(ink_crop, score) if score is not None else [(0, g.w)]
+        pieces = split_touching(ink_crop, score, alone=len(groups) == 1) if score is not None else [(0, g.w)]
         for start, stop in pieces:
             piece = ink_crop[:, start:stop]
             rows = np.flatnonzero(piece.any(axis=1))
@@ -373,12 +382,15 @@ def extract_digits(grey: np.ndarray, score: Scorer | None = None) -> list[DigitI
     return found[:MAX_DIGITS]
 
 
-def split_touching(ink: np.ndarray, score: Scorer) -> list[tuple[int, int]]:
+def split_touching(ink: np.ndarray, score: Scorer, alone: bool = False) -> list[tuple[int, int]]:
     """Column ranges of the digits in one group of strokes, which may hold several touching digits.
 
-    Digits are at most about as wide as they are tall, so a wider group is cut into 2, 3... pieces
-    at the thinnest columns near even spacing; the model's belief in the pieces, less a small
-    price per extra digit, decides how many. A narrow group is left whole.
+    A group wider than tall may be several digits. It is cut into 2, 3... pieces at the thinnest
+    columns near even spacing, and the model's belief in the pieces, less a small price per extra
+    digit, decides how many. Cuts must pass through necks (touching digits meet in about one stroke;
+    any cut through a single wide 0 or 2 crosses two), except where the group is too wide to be one
+    digit and no neck exists (cursive digits joined by a baseline stroke). A group ``alone`` in the
+    photo may also be one flat digit (a squashed 0), unless it is flatter than any digit is written.
     """
     h, w = ink.shape
     if w <= SPLIT_ASPECT * h:
@@ -387,8 +399,9 @@ def split_touching(ink: np.ndarray, score: Scorer) -> list[tuple[int, int]]:
     stroke = max(1.0, stroke_width(ink))
     fewest = max(2, int(np.ceil(w / (WIDEST_DIGIT * h))))
     most = min(MAX_DIGITS, max(fewest, int(w / (0.35 * h))))
-    candidates: list[list[tuple[int, int]]] = [[(0, w)]]
-    for count in range(fewest, most + 1):
+    through_necks: list[list[tuple[int, int]]] = []
+    anywhere: list[list[tuple[int, int]]] = []
+    for count in range(2, most + 1):
         width = w / count
         cuts = []
         for k in range(1, count):
@@ -396,15 +409,18 @@ def split_touching(ink: np.ndarray, score: Scorer) -> list[tuple[int, int]]:
             low, high = int(max(1, ideal - 0.3 * width)), int(min(w - 1, ideal + 0.3 * width)) + 1
             window = columns[low:high] + np.abs(np.arange(low, high) - ideal) * 1e-3  # ties: nearest to even
             cuts.append(low + int(np.argmin(window)))
-        # Cut only through necks: touching digits meet in about one stroke, while any cut through a
-        # single wide 0 or 2 crosses two.
-        if max(columns[c] for c in cuts) > NECK_STROKES * stroke:
-            continue
         edges = [0, *cuts, w]
-        candidates.append([(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a])
-    # Where the width says "several digits", the whole group competes only if no cut was possible.
-    if len(candidates) > 1 and w > WIDEST_DIGIT * h:
-        candidates = candidates[1:]
+        ranges = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+        if max(columns[c] for c in cuts) <= NECK_STROKES * stroke:
+            through_necks.append(ranges)
+        elif count >= fewest:
+            anywhere.append(ranges)
+    too_wide = w > (FLATTEST_DIGIT if alone else WIDEST_DIGIT) * h
+    candidates = through_necks or (anywhere if too_wide else [])
+    if not too_wide:
+        candidates = [[(0, w)], *candidates]
+    if not candidates:
+        return [(0, w)]
     best, best_score = candidates[0], -np.inf
     for ranges in candidates:
         images = np.stack([fit_to_mnist(ink[:, a:b]) for a, b in ranges])

@@ -28,6 +28,8 @@ class TrainConfig:
     limit: int | None = None  # train on the first N digits only (tests, quick experiments)
     # Font-drawn digits per class added to training (training/synthetic.py); 0 turns them off.
     font_digits_per_class: int = 500
+    # Hand-drawn styles MNIST lacks (flagged 1, closed 4, crossed 7) per styled digit; 0 turns them off.
+    style_digits_per_class: int = 800
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # Extra labelled samples (e.g. photos users corrected) and how much each counts relative to MNIST.

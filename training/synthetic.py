@@ -73,3 +73,38 @@ def font_digits(per_digit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
             images.append(fit_to_mnist(glyphs[index], stroke, slant))
             targets.append(digit)
     return np.stack(images), np.array(targets, np.int64)
+
+
+# Pen-stroke skeletons (x, y in a unit box, y down) of digit shapes common in Europe and Asia but
+# rare in MNIST. Each digit is a list of strokes; each stroke a list of points.
+STYLE_SKELETONS: dict[int, list[list[list[tuple[float, float]]]]] = {
+    1: [
+        [[(0.2, 0.35), (0.62, 0.0), (0.58, 1.0)]],  # long flag, no base
+        [[(0.3, 0.25), (0.6, 0.0), (0.6, 1.0)], [(0.3, 1.0), (0.9, 1.0)]],  # flag and base
+    ],
+    4: [
+        [[(0.7, 1.0), (0.7, 0.0), (0.08, 0.68), (0.95, 0.68)]],  # closed top, one stroke
+        [[(0.65, 0.0), (0.1, 0.65), (0.95, 0.65)], [(0.68, 0.15), (0.68, 1.0)]],  # closed top, two strokes
+    ],
+    7: [
+        [[(0.1, 0.05), (0.9, 0.0), (0.45, 1.0)], [(0.3, 0.52), (0.8, 0.5)]],  # crossed 7
+        [[(0.05, 0.2), (0.1, 0.0), (0.9, 0.0), (0.4, 1.0)]],  # 7 with a hook
+    ],
+}
+
+
+def style_digits(per_digit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hand-drawn-looking digits in styles MNIST lacks: wobbly strokes of random width and slant."""
+    rng = np.random.default_rng(seed)
+    images, targets = [], []
+    for digit, styles in STYLE_SKELETONS.items():
+        for _ in range(per_digit):
+            strokes = styles[rng.integers(len(styles))]
+            canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+            for stroke in strokes:
+                points = np.array(stroke) + rng.normal(0, 0.04, (len(stroke), 2))
+                points = (20 + points * np.array([rng.uniform(60, 110), 120])).astype(np.int32)
+                cv2.polylines(canvas, [points], False, 1, int(rng.integers(4, 12)), cv2.LINE_AA)
+            images.append(fit_to_mnist(canvas, MNIST_STROKE_FRACTION * rng.uniform(0.8, 1.4), rng.uniform(-0.3, 0.2)))
+            targets.append(digit)
+    return np.stack(images), np.array(targets, np.int64)

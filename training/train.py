@@ -23,7 +23,7 @@ from recognizer.preprocess import PREPROCESSING_VERSION
 from training import report
 from training.augment import augment_batch
 from training.data import NUM_CLASSES, MnistData, split_validation
-from training.synthetic import font_digits
+from training.synthetic import font_digits, style_digits
 from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,15 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
     x_train, y_train, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
     if cfg.limit:
         x_train, y_train = x_train[: cfg.limit], y_train[: cfg.limit]
-    if cfg.font_digits_per_class:
-        font_x, font_y = font_digits(cfg.font_digits_per_class, cfg.seed)
-        x_train, y_train = np.concatenate([x_train, font_x]), np.concatenate([y_train, font_y])
+    # Synthetic digits in shapes MNIST lacks, in proportion when training on a slice.
+    scale = min(1.0, len(x_train) / 55_000)
+    synthetic_counts = {}
+    for name, make, per_class in (("font", font_digits, cfg.font_digits_per_class),
+                                  ("style", style_digits, cfg.style_digits_per_class)):
+        if per_class:
+            extra_x, extra_y = make(max(1, int(per_class * scale)), cfg.seed)
+            x_train, y_train = np.concatenate([x_train, extra_x]), np.concatenate([y_train, extra_y])
+            synthetic_counts[name] = len(extra_x)
     weights = np.ones(len(x_train), np.float32)
     if cfg.extra_x is not None and len(cfg.extra_x):
         x_train = np.concatenate([x_train, cfg.extra_x])
@@ -155,7 +161,8 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
         "seed": cfg.seed,
         "training_seconds": round(training_seconds, 1),
         "train_examples": int(len(x_train)),
-        "font_examples": cfg.font_digits_per_class * NUM_CLASSES,
+        "font_examples": synthetic_counts.get("font", 0),
+        "style_examples": synthetic_counts.get("style", 0),
         "extra_examples": int(0 if cfg.extra_x is None else len(cfg.extra_x)),
         "train_data_sha256": data.train_sha256,
         "keras_version": keras.__version__,
