@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
@@ -22,11 +23,12 @@ from bot import handlers
 from bot.config import Settings
 from bot.models import ModelHolder
 from bot.storage import Storage
+from bot.training_job import TrainingJobs
 from recognizer import Recognizer
 
 log = logging.getLogger(__name__)
 
-ADMIN_COMMANDS = ["stats", "train"]
+ADMIN_COMMANDS = ["stats", "train", "rollback"]
 PHOTOS = filters.PHOTO | filters.Document.IMAGE
 
 
@@ -46,7 +48,18 @@ async def _post_init(application: Application) -> None:
     if "models" not in application.bot_data:
         recognizer = await asyncio.to_thread(Recognizer.load, settings.model_dir)
         application.bot_data["models"] = ModelHolder(recognizer, settings.model_dir)
-    application.bot_data["storage"] = await asyncio.to_thread(Storage, settings.database_path, _salt(settings))
+    storage = await asyncio.to_thread(Storage, settings.database_path, _salt(settings))
+    application.bot_data["storage"] = storage
+    application.bot_data["training"] = TrainingJobs(settings, storage, application.bot_data["models"],
+                                                    application.bot)
+    for run in await asyncio.to_thread(storage.interrupted_runs):
+        note = (f"⚠️ The training run started {time.strftime('%Y-%m-%d %H:%M', time.gmtime(run['started_at']))} UTC "
+                "was interrupted when the bot stopped. The model in use is unchanged; send /train to start again.")
+        log.warning("training run %s was interrupted by a restart", run["id"])
+        try:
+            await application.bot.send_message(run["chat_id"], note)
+        except TelegramError as error:
+            log.warning("could not report the interrupted run: %s", error)
     log.info("model %s loaded; database %s", application.bot_data["models"].current.version, settings.database_path)
     try:
         await application.bot.set_my_commands([BotCommand("start", "How to use the bot"),
@@ -56,6 +69,9 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
+    jobs: TrainingJobs | None = application.bot_data.get("training")
+    if jobs is not None:
+        await jobs.stop()
     storage: Storage | None = application.bot_data.get("storage")
     if storage is not None:
         storage.close()
@@ -87,11 +103,15 @@ def build_application(settings: Settings, models: ModelHolder | None = None) -> 
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("stats", handlers.stats))
     application.add_handler(CommandHandler("train", handlers.train))
+    application.add_handler(CommandHandler("rollback", handlers.rollback))
     application.add_handler(MessageHandler(filters.PHOTO, handlers.photo))
     application.add_handler(MessageHandler(filters.Document.IMAGE, handlers.image_document))
     application.add_handler(MessageHandler(filters.Document.ALL, handlers.other_document))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message))
     application.add_handler(CallbackQueryHandler(handlers.what_i_saw, pattern=f"^{handlers.SAW_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(handlers.confirm, pattern=f"^{handlers.RIGHT_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(handlers.start_correction, pattern=f"^{handlers.WRONG_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(handlers.keypad_press, pattern=f"^{handlers.FIX_PREFIX}"))
     application.add_handler(MessageHandler(filters.ALL, handlers.unsupported))
     application.add_error_handler(handlers.on_error)
     return application

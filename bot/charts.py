@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import io
 
-from bot.storage import Stats
+import numpy as np
+
+from bot.storage import FeedbackStats, Stats
 
 
-def usage_chart(stats: Stats) -> bytes:
-    """A PNG with two bar charts; runs in a worker thread (matplotlib is not async)."""
+def usage_chart(stats: Stats, feedback: FeedbackStats) -> bytes:
+    """A PNG: photos per day, digits read, and the confusion matrix from users' feedback.
+
+    Runs in a worker thread (matplotlib is not async).
+    """
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure  # noqa: PLC0415 - Figure, not pyplot: safe outside the main thread
 
-    figure = Figure(figsize=(9, 3.6), dpi=100)
-    per_day, digits = figure.subplots(1, 2)
+    figure = Figure(figsize=(13, 3.8), dpi=100)
+    per_day, digits, confusion = figure.subplots(1, 3)
     days = [day[5:] for day, _ in stats.per_day] or ["—"]
     counts = [count for _, count in stats.per_day] or [0]
     per_day.bar(days, counts, color="#3b7dd8")
@@ -23,6 +28,15 @@ def usage_chart(stats: Stats) -> bytes:
     per_day.tick_params(axis="x", labelrotation=60, labelsize=7)
     digits.bar([str(d) for d in stats.digits_read], list(stats.digits_read.values()), color="#40a070")
     digits.set_title("Digits read")
+    confusion.imshow(np.log1p(feedback.confusion), cmap="Blues")
+    for (row, col), count in np.ndenumerate(feedback.confusion):
+        if count:
+            confusion.text(col, row, str(count), ha="center", va="center", fontsize=7)
+    confusion.set_xticks(range(10))
+    confusion.set_yticks(range(10))
+    confusion.set_xlabel("model said")
+    confusion.set_ylabel("user says")
+    confusion.set_title(f"Feedback: {feedback.samples} digits")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -34,12 +34,59 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX answers_created_at ON answers (created_at);
     """,
+    # 1 -> 2: feedback on answers, the labelled samples it yields, and /train runs.
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        answer_id INTEGER NOT NULL UNIQUE REFERENCES answers (id),
+        created_at REAL NOT NULL,
+        user_hash TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        label TEXT NOT NULL
+    );
+    CREATE TABLE samples (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        feedback_id INTEGER NOT NULL REFERENCES feedback (id),
+        created_at REAL NOT NULL,
+        user_hash TEXT NOT NULL,
+        image BLOB NOT NULL,
+        label INTEGER NOT NULL,
+        predicted INTEGER NOT NULL,
+        confidence REAL NOT NULL
+    );
+    CREATE TABLE corrections (
+        answer_id INTEGER PRIMARY KEY REFERENCES answers (id),
+        chat_id INTEGER NOT NULL,
+        digits TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE training_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER,
+        epochs INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        summary TEXT
+    );
+    """,
 ]
 
 
 def hash_user(user_id: int, salt: str) -> str:
     """A stable pseudonym: statistics need distinct users, not who they are."""
     return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:24]
+
+
+@dataclass
+class FeedbackStats:
+    confirmed: int
+    corrected: int
+    samples: int
+    accuracy: float | None  # share of feedback-labelled digits the model had right
+    per_digit_accuracy: dict[int, float]
+    confusion: np.ndarray  # (10, 10): rows the true digit, columns what the model said
 
 
 @dataclass
@@ -115,6 +162,111 @@ class Storage:
         """The 28x28 model inputs saved with an answer, shape (N, 28, 28)."""
         blob = row.get("inputs") or b""
         return np.frombuffer(blob, np.uint8).reshape(-1, 28, 28)
+
+    # --- feedback ---------------------------------------------------------------------------------
+
+    def record_feedback(self, answer_id: int, user_id: int, verdict: str, label: str) -> bool:
+        """Store a confirmation or correction and its labelled samples, once per answer.
+
+        Returns False when the answer already has feedback (a double press, a second device).
+        Samples are stored only when the label has one digit per model input.
+        """
+        row = self.answer(answer_id)
+        if row is None:
+            return False
+        inputs = self.inputs_of(row)
+        predicted = [part.split(":") for part in row["digits"].split(",")] if row["digits"] else []
+        now = time.time()
+        user = hash_user(user_id, self.salt)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    "INSERT INTO feedback (answer_id, created_at, user_hash, verdict, label) VALUES (?, ?, ?, ?, ?)",
+                    (answer_id, now, user, verdict, label))
+            except sqlite3.IntegrityError:
+                self._db.execute("ROLLBACK")
+                return False
+            if len(label) == len(inputs) == len(predicted) and label.isdigit():
+                self._db.executemany(
+                    "INSERT INTO samples (feedback_id, created_at, user_hash, image, label, predicted, confidence)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(cursor.lastrowid, now, user, image.tobytes(), int(true), int(said), float(confidence))
+                     for image, true, (said, confidence) in zip(inputs, label, predicted)])
+            self._db.execute("DELETE FROM corrections WHERE answer_id = ?", (answer_id,))
+            self._db.execute("COMMIT")
+        return True
+
+    def has_feedback(self, answer_id: int) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM feedback WHERE answer_id = ?", (answer_id,)).fetchone() is not None
+
+    def correction_progress(self, answer_id: int) -> str | None:
+        """Digits chosen so far on the keypad for an answer being corrected, or None if not started."""
+        with self._lock:
+            row = self._db.execute("SELECT digits FROM corrections WHERE answer_id = ?", (answer_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_correction_progress(self, answer_id: int, chat_id: int, digits: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO corrections (answer_id, chat_id, digits, created_at) VALUES (?, ?, ?, ?)"
+                             " ON CONFLICT (answer_id) DO UPDATE SET digits = excluded.digits",
+                             (answer_id, chat_id, digits, time.time()))
+
+    def pending_correction(self, chat_id: int) -> int | None:
+        """The answer in this chat whose correction was started most recently, if any."""
+        with self._lock:
+            row = self._db.execute("SELECT answer_id FROM corrections WHERE chat_id = ? ORDER BY created_at DESC"
+                                   " LIMIT 1", (chat_id,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def feedback_stats(self) -> FeedbackStats:
+        with self._lock:
+            verdicts = dict(self._db.execute("SELECT verdict, COUNT(*) FROM feedback GROUP BY verdict").fetchall())
+            pairs = self._db.execute("SELECT label, predicted FROM samples").fetchall()
+        confusion = np.zeros((10, 10), np.int64)
+        for true, said in pairs:
+            confusion[true, said] += 1
+        totals = confusion.sum(axis=1)
+        per_digit = {d: float(confusion[d, d] / totals[d]) for d in range(10) if totals[d]}
+        accuracy = float(np.trace(confusion) / confusion.sum()) if confusion.sum() else None
+        return FeedbackStats(verdicts.get("right", 0), verdicts.get("wrong", 0), len(pairs), accuracy, per_digit,
+                             confusion)
+
+    def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All feedback samples: images (N, 28, 28) uint8, labels (N,), and their ids (N,)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, image, label FROM samples ORDER BY id").fetchall()
+        if not rows:
+            return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        images = np.stack([np.frombuffer(r[1], np.uint8).reshape(28, 28) for r in rows])
+        return images, np.array([r[2] for r in rows], np.int64), np.array([r[0] for r in rows], np.int64)
+
+    # --- /train runs --------------------------------------------------------------------------------
+
+    def start_run(self, chat_id: int, epochs: int) -> int:
+        with self._lock:
+            cursor = self._db.execute("INSERT INTO training_runs (started_at, chat_id, epochs, status) VALUES "
+                                      "(?, ?, ?, 'running')", (time.time(), chat_id, epochs))
+            return int(cursor.lastrowid)
+
+    def set_run_message(self, run_id: int, message_id: int) -> None:
+        with self._lock:
+            self._db.execute("UPDATE training_runs SET message_id = ? WHERE id = ?", (message_id, run_id))
+
+    def finish_run(self, run_id: int, status: str, summary: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE training_runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
+                             (status, summary, time.time(), run_id))
+
+    def interrupted_runs(self) -> list[dict[str, Any]]:
+        """Runs still marked running (the bot stopped during them); marks them interrupted."""
+        with self._lock:
+            rows = self._db.execute("SELECT id, chat_id, message_id, epochs, started_at FROM training_runs"
+                                    " WHERE status = 'running'").fetchall()
+            self._db.execute("UPDATE training_runs SET status = 'interrupted', finished_at = ? WHERE status = "
+                             "'running'", (time.time(),))
+        return [dict(zip(("id", "chat_id", "message_id", "epochs", "started_at"), r)) for r in rows]
 
     def stats(self, days: int = 30) -> Stats:
         with self._lock:

@@ -15,6 +15,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "tip": "Tip: write with a dark pen on plain white paper, fill most of the photo with the number, "
                "and avoid shadows.",
         "saw_button": "🔍 What I saw",
+        "right_button": "✅ Right",
+        "wrong_button": "✏️ Wrong",
+        "already_noted": "Already noted, thank you!",
+        "thanks_right": "Thanks!",
+        "noted_right": "✅ Thanks — noted as right.",
+        "which_digit": "Which is digit {position} of {count}? Tap it below, or type the right number.",
+        "so_far": "So far: {digits}.",
+        "thanks_fixed": "Thanks! Saved as {number}.",
+        "noted_fixed": "✏️ Thanks — saved the right answer: {number}.",
+        "feedback_stats": "\n\n🗳 Feedback\nConfirmed: {confirmed}, corrected: {corrected}\n"
+                          "Accuracy from feedback: {accuracy}\nPer digit: {per_digit}",
         "saw_caption": "What I saw: each digit as the model saw it (28×28 pixels).",
         "saw_gone": "That answer is no longer available.",
         "text": "I read digits in photos. Please send a photo of a handwritten digit or number.",
@@ -25,7 +36,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "rate_limited": "You're sending photos faster than I can read them. Please wait a minute and try again.",
         "error": "Sorry, something went wrong while reading that. Please try again in a moment.",
         "admin_only": "Sorry, that command is for the bot's admins.",
-        "train_unavailable": "Retraining from chat is not available yet.",
         "stats": "📊 Usage\nPhotos read: {photos}\nDistinct users: {users}\nAnswers: {statuses}\n"
                  "Recognition latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms\n\n🧠 Model\nVersion: {version}\n"
                  "MNIST test accuracy: {accuracy}\nTrained: {trained}",
@@ -40,6 +50,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_digit": "我在这张照片里没有找到手写数字。\n{tip}",
         "tip": "提示：用深色笔写在白纸上，让数字占满大部分画面，并避免阴影。",
         "saw_button": "🔍 我看到的",
+        "right_button": "✅ 对",
+        "wrong_button": "✏️ 错",
+        "already_noted": "已经记下了，谢谢！",
+        "thanks_right": "谢谢！",
+        "noted_right": "✅ 谢谢——已记为正确。",
+        "which_digit": "第 {position} 位（共 {count} 位）是几？点下面的数字，或直接输入正确的数字。",
+        "so_far": "已输入：{digits}。",
+        "thanks_fixed": "谢谢！已保存为 {number}。",
+        "noted_fixed": "✏️ 谢谢——已保存正确答案：{number}。",
+        "feedback_stats": "\n\n🗳 反馈\n确认正确：{confirmed}，纠正：{corrected}\n"
+                          "根据反馈的准确率：{accuracy}\n各数字：{per_digit}",
         "saw_caption": "我看到的：模型眼中的每个数字（28×28 像素）。",
         "saw_gone": "这条回答已经不可用了。",
         "text": "我识别照片中的数字。请发送一张手写数字的照片。",
@@ -50,7 +71,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "rate_limited": "你发送照片的速度太快了。请等一分钟再试。",
         "error": "抱歉，识别时出了点问题。请稍后再试。",
         "admin_only": "抱歉，这个命令只对管理员开放。",
-        "train_unavailable": "暂时还不能在聊天中重新训练模型。",
         "stats": "📊 使用情况\n已识别照片：{photos}\n用户数：{users}\n回答：{statuses}\n"
                  "识别延迟：p50 {p50:.1f} 毫秒，p95 {p95:.1f} 毫秒\n\n🧠 模型\n版本：{version}\n"
                  "MNIST 测试准确率：{accuracy}\n训练时间：{trained}",

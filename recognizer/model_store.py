@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 CURRENT_FILE = "CURRENT"
+PREVIOUS_FILE = "PREVIOUS"  # the version CURRENT replaced last, for rollback
 MANIFEST_FILE = "manifest.json"
 KERAS_FILE = "model.keras"
 KEEP_VERSIONS = 3
@@ -44,3 +46,35 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
         return json.loads((version_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ModelError(f"The manifest in {version_dir} could not be read: {error}") from None
+
+
+def set_current(models_dir: Path, version: str) -> None:
+    """Point ``CURRENT`` at ``version`` (and ``PREVIOUS`` at the one it replaces), each by atomic rename."""
+    current = models_dir / CURRENT_FILE
+    if current.is_file():
+        old = current.read_text(encoding="utf-8").strip()
+        if old and old != version:
+            _write_pointer(models_dir, PREVIOUS_FILE, old)
+    _write_pointer(models_dir, CURRENT_FILE, version)
+
+
+def _write_pointer(models_dir: Path, name: str, version: str) -> None:
+    pointer_tmp = models_dir / f".{name}.tmp"
+    pointer_tmp.write_text(version + "\n", encoding="utf-8")
+    fsync_file(pointer_tmp)
+    os.replace(pointer_tmp, models_dir / name)
+    _fsync_dir(models_dir)
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from recognizer.classifier import DenseClassifier
-from recognizer.model_store import CURRENT_FILE, KEEP_VERSIONS
+from recognizer.model_store import CURRENT_FILE, KEEP_VERSIONS, PREVIOUS_FILE, fsync_file, set_current
 
 
 def to_dense_classifier(model: keras.Model) -> DenseClassifier:
@@ -49,8 +49,8 @@ def to_dense_classifier(model: keras.Model) -> DenseClassifier:
 
 
 @contextlib.contextmanager
-def staged_version(models_dir: Path, version: str) -> Iterator[Path]:
-    """Yield an empty staging directory; on success publish it as ``version`` and make it current.
+def staged_version(models_dir: Path, version: str, make_current: bool = True) -> Iterator[Path]:
+    """Yield an empty staging directory; on success publish it as ``version`` (and make it current).
 
     If the body raises (or the process dies) the staging directory is removed or left under a
     ``.tmp-`` name that loaders ignore, and ``CURRENT`` is untouched.
@@ -61,45 +61,24 @@ def staged_version(models_dir: Path, version: str) -> Iterator[Path]:
     try:
         yield stage
         for file in stage.iterdir():
-            _fsync(file)
+            fsync_file(file)
         final = models_dir / version
         if final.exists():
             shutil.rmtree(final)
         os.replace(stage, final)
-        set_current(models_dir, version)
+        if make_current:
+            set_current(models_dir, version)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     prune_old_versions(models_dir)
 
 
-def set_current(models_dir: Path, version: str) -> None:
-    """Point ``CURRENT`` at ``version`` with an atomic rename."""
-    pointer_tmp = models_dir / f".{CURRENT_FILE}.tmp"
-    pointer_tmp.write_text(version + "\n", encoding="utf-8")
-    _fsync(pointer_tmp)
-    os.replace(pointer_tmp, models_dir / CURRENT_FILE)
-    _fsync_dir(models_dir)
-
-
 def prune_old_versions(models_dir: Path, keep: int = KEEP_VERSIONS) -> None:
-    """Delete all but the newest ``keep`` versions (the current one always stays), for rollback."""
-    current = (models_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    """Delete all but the newest ``keep`` versions; the current and previous ones always stay."""
+    protected = {(models_dir / name).read_text(encoding="utf-8").strip()
+                 for name in (CURRENT_FILE, PREVIOUS_FILE) if (models_dir / name).is_file()}
     versions = sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     for old in versions[:-keep]:
-        if old.name != current:
+        if old.name not in protected:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -70,8 +70,13 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     }
 
 
-def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: ProgressCallback | None = None) -> TrainResult:
-    """Train, evaluate and publish a new model version; return where it went and its manifest."""
+def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: ProgressCallback | None = None,
+          start_from: Path | None = None, make_current: bool = True) -> TrainResult:
+    """Train, evaluate and publish a new model version; return where it went and its manifest.
+
+    ``start_from`` (a .keras file) fine-tunes that model instead of starting from random weights;
+    ``make_current`` False publishes the version without putting it in use (a candidate).
+    """
     import keras  # noqa: PLC0415 - keep `import training` cheap for the CLI's other commands
 
     from training.export import staged_version, to_dense_classifier  # noqa: PLC0415
@@ -102,6 +107,8 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
 
     # Build the model.
     model = build_model(cfg.model)
+    if start_from is not None:
+        model.set_weights(keras.saving.load_model(start_from, compile=False).get_weights())
     steps_per_epoch = int(np.ceil(len(x_train) / cfg.batch_size))
     total_steps = steps_per_epoch * cfg.epochs
     warmup = min(steps_per_epoch, total_steps // 4)
@@ -164,13 +171,14 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
         "font_examples": synthetic_counts.get("font", 0),
         "style_examples": synthetic_counts.get("style", 0),
         "extra_examples": int(0 if cfg.extra_x is None else len(cfg.extra_x)),
+        "fine_tuned_from": None if start_from is None else start_from.parent.name,
         "train_data_sha256": data.train_sha256,
         "keras_version": keras.__version__,
         "history": history,
     }
 
     # Export: a copy of the model without optimizer state keeps the shipped .keras file small.
-    with staged_version(models_dir, version) as stage:
+    with staged_version(models_dir, version, make_current=make_current) as stage:
         serving_model = build_model(cfg.model)
         serving_model.set_weights(model.get_weights())
         serving_model.save(stage / KERAS_FILE)

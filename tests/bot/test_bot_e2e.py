@@ -33,8 +33,9 @@ def test_photo_gets_the_digit_and_confidence(bot, test_digits):
     reply = fake.replies_to(201)[0]
     assert re.match(r"^7 — \d+% sure", _first_line(reply)), reply.params
     assert fake.sent("sendChatAction", chat_id=201), "shows 'typing' while working"
-    keyboard = reply.params["reply_markup"]["inline_keyboard"]
-    assert keyboard[0][0]["callback_data"].startswith("saw:")
+    buttons = {b["text"]: b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row}
+    assert buttons["🔍 What I saw"].startswith("saw:")
+    assert buttons["✅ Right"].startswith("ok:") and buttons["✏️ Wrong"].startswith("no:")
 
 
 def test_number_photo_lists_each_digit(bot, test_digits):
@@ -62,7 +63,8 @@ def test_what_i_saw_button_sends_the_inputs(bot, test_digits):
     fake = bot.fake
     fake.push(fake.photo_message(204, digit_photo([_pick(digits, labels, 4)], np.random.default_rng(3))))
     reply = fake.replies_to(204)[0]
-    data = reply.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    data = next(b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row
+                if b["callback_data"].startswith("saw:"))
     message = {"message_id": 77, "date": 0, "chat": {"id": 204, "type": "private"}, "text": "4"}
     fake.push(fake.callback(204, data, message))
     picture = fake.replies_to(204, methods=("sendPhoto",))[0]
@@ -143,8 +145,10 @@ def test_chinese_users_get_chinese(bot, test_digits):
     assert _first_line(fake.replies_to(213)[0]).startswith("1 — 把握")
 
 
-def test_stats_for_admin_only(bot):
+def test_stats_for_admin_only(bot, test_digits):
     fake = bot.fake
+    fake.push(fake.photo_message(215, digit_photo([test_digits[0][0]], np.random.default_rng(12))))
+    fake.replies_to(215)  # at least one photo has been read
     fake.push(fake.command(ADMIN_ID + 500, "/stats"))
     assert "for the bot's admins" in fake.replies_to(ADMIN_ID + 500)[0].params["text"]
     fake.push(fake.command(ADMIN_ID, "/stats"))
@@ -269,3 +273,14 @@ def test_rejected_token_is_explained(tmp_path):
         assert result.returncode == 2
         assert "rejected TELEGRAM_BOT_TOKEN" in process.logs()
         assert TOKEN not in process.logs()
+
+
+def test_failure_is_logged_admins_told_and_user_answered(bot):
+    fake = bot.fake
+    update = fake.message(214, photo=[{"file_id": "gone", "file_unique_id": "g", "width": 10, "height": 10}])
+    fake.push(update)  # the Bot API does not know this file: getFile fails
+    assert "something went wrong" in fake.replies_to(214)[0].params["text"]
+    note = fake.wait_for(lambda calls: [c for c in calls if c.method == "sendMessage"
+                                        and c.params.get("chat_id") == ADMIN_ID and "⚠️" in c.params["text"]])
+    assert "BadRequest" in note[0].params["text"]
+    assert "error while handling update" in bot.logs()

@@ -1,0 +1,214 @@
+"""End to end for the learning loop: feedback buttons, samples in SQLite, /train, /rollback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import sqlite3
+import time
+
+import numpy as np
+import pytest
+
+from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, SHIPPED_MODELS_DIR, resolve_version_dir
+from tests.bot.conftest import ADMIN_ID, BotProcess
+from tests.photo_factory import digit_photo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def models_copy(tmp_path):
+    """A private copy of the shipped models directory: /train and /rollback must not touch the real one."""
+    target = tmp_path / "models"
+    shutil.copytree(SHIPPED_MODELS_DIR, target)
+    return target
+
+
+@pytest.fixture
+def loop_bot(fake_telegram, tmp_path, models_copy, mnist_path):
+    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", MODEL_DIR=str(models_copy),
+                         MNIST_PATH=str(mnist_path))
+    process.start()
+    yield process
+    if process.process.poll() is None:
+        process.stop()
+
+
+def _db(bot: BotProcess) -> sqlite3.Connection:
+    return sqlite3.connect(bot.env["DATA_DIR"] + "/digitbot.sqlite3")
+
+
+def _answer(fake, user, photo):
+    fake.push(fake.photo_message(user, photo))
+    reply = fake.replies_to(user)[0]
+    buttons = {b["text"]: b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row}
+    message = {"message_id": 900 + user, "date": 0, "chat": {"id": user, "type": "private"},
+               "text": reply.params["text"], "reply_markup": reply.params["reply_markup"]}
+    return reply, buttons, message
+
+
+def _press(fake, user, data, message):
+    fake.push(fake.callback(user, data, message))
+
+
+def _callback_answers(fake, count):
+    return fake.wait_for(lambda calls: (lambda a: a if len(a) >= count else None)(
+        [c for c in calls if c.method == "answerCallbackQuery"]))
+
+
+def test_confirm_stores_a_labelled_sample_once(loop_bot, mnist):
+    fake = loop_bot.fake
+    seven = mnist["x_test"][0]
+    reply, buttons, message = _answer(fake, 301, digit_photo([seven], np.random.default_rng(0)))
+    _press(fake, 301, buttons["✅ Right"], message)
+    edit = fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])[0]
+    assert edit.params["text"].startswith("7 — ") and "noted as right" in edit.params["text"]
+    with _db(loop_bot) as db:
+        rows = db.execute("SELECT label, predicted, length(image) FROM samples").fetchall()
+    assert rows == [(7, 7, 784)]
+    _press(fake, 301, buttons["✅ Right"], message)  # a double press
+    assert "Already noted" in _callback_answers(fake, 2)[-1].params.get("text", "")
+    with _db(loop_bot) as db:
+        assert db.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 1
+
+
+def test_correct_with_the_keypad(loop_bot, mnist):
+    fake = loop_bot.fake
+    seven = mnist["x_test"][0]
+    reply, buttons, message = _answer(fake, 302, digit_photo([seven], np.random.default_rng(1)))
+    _press(fake, 302, buttons["✏️ Wrong"], message)
+    keypad = fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])[0]
+    keys = [b["callback_data"] for row in keypad.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert len(keys) == 10 and "Tap it below" in keypad.params["text"]
+    _press(fake, 302, keys[1], message)  # the user says it is a 1
+    done = fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
+                                        and "saved the right answer: 1" in c.params["text"]])
+    assert done
+    with _db(loop_bot) as db:
+        assert db.execute("SELECT label, predicted FROM samples").fetchall() == [(1, 7)]
+        assert db.execute("SELECT verdict, label FROM feedback").fetchall() == [("wrong", "1")]
+
+
+def test_correct_a_number_by_typing_it(loop_bot, mnist):
+    fake = loop_bot.fake
+    x = mnist["x_test"]
+    reply, buttons, message = _answer(fake, 303, digit_photo([x[0], x[1]], np.random.default_rng(2),
+                                                             digit_height=0.3))
+    assert reply.params["text"].startswith("72")
+    _press(fake, 303, buttons["✏️ Wrong"], message)
+    fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])
+    fake.push(fake.message(303, text="73"))
+    assert "saved the right answer: 73" in fake.replies_to(303, count=2)[-1].params["text"]
+    with _db(loop_bot) as db:
+        assert sorted(db.execute("SELECT label, predicted FROM samples").fetchall()) == [(3, 2), (7, 7)]
+
+
+def test_presses_on_unknown_or_foreign_answers(loop_bot):
+    fake = loop_bot.fake
+    message = {"message_id": 5, "date": 0, "chat": {"id": 304, "type": "private"}, "text": "old"}
+    _press(fake, 304, "ok:999999", message)
+    answer = _callback_answers(fake, 1)[-1]
+    assert answer.params.get("show_alert") is True and "no longer available" in answer.params["text"]
+
+
+def test_stats_show_feedback(loop_bot, mnist):
+    fake = loop_bot.fake
+    reply, buttons, message = _answer(fake, 305, digit_photo([mnist["x_test"][0]], np.random.default_rng(3)))
+    _press(fake, 305, buttons["✅ Right"], message)
+    fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])
+    fake.push(fake.command(ADMIN_ID, "/stats"))
+    text = fake.replies_to(ADMIN_ID, methods=("sendMessage",))[0].params["text"]
+    assert "Confirmed: 1, corrected: 0" in text and "Accuracy from feedback: 100.0% of 1 digits" in text
+
+
+def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
+    fake = loop_bot.fake
+    before = (models_copy / CURRENT_FILE).read_text()
+    fake.push(fake.command(ADMIN_ID + 600, "/train 1"))
+    assert "for the bot's admins" in fake.replies_to(ADMIN_ID + 600)[0].params["text"]
+
+    fake.push(fake.command(ADMIN_ID, "/train 1"))
+    fake.wait_for(lambda calls: [c for c in calls if c.method == "sendMessage" and "Training started"
+                                 in c.params.get("text", "")])
+    fake.push(fake.command(ADMIN_ID, "/train 1"))
+    assert fake.wait_for(lambda calls: [c for c in calls if "already going" in str(c.params.get("text"))])
+
+    # While it trains, photos are still answered promptly.
+    fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
+                                 and "Training: epoch" in c.params["text"]], timeout=240)
+    delays = []
+    for i in range(3):
+        sent = time.monotonic()
+        fake.push(fake.photo_message(310 + i, digit_photo([mnist["x_test"][i]], np.random.default_rng(i))))
+        reply = fake.replies_to(310 + i)[0]
+        delays.append(reply.at - sent)
+        assert reply.params["text"][0].isdigit()
+    assert max(delays) < 1.5, delays
+
+    final = fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
+                                         and ("installed" in c.params["text"] or "Kept the model" in c.params["text"])],
+                          timeout=300)[0].params["text"]
+    assert "MNIST test accuracy" in final or "on the MNIST test set" in final
+    assert "%" in final and "Decided by" in final
+    now = (models_copy / CURRENT_FILE).read_text()
+    assert (now != before) == ("installed" in final)
+    with _db(loop_bot) as db:
+        assert db.execute("SELECT status FROM training_runs").fetchall()[-1][0] in ("installed", "kept")
+
+
+def test_failing_training_keeps_the_model(fake_telegram, tmp_path, models_copy):
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not an archive")
+    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", MODEL_DIR=str(models_copy),
+                         MNIST_PATH=str(broken))
+    process.start()
+    try:
+        before = (models_copy / CURRENT_FILE).read_text()
+        fake_telegram.push(fake_telegram.command(ADMIN_ID, "/train 1"))
+        failed = fake_telegram.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
+                                                       and "Training failed" in c.params["text"]], timeout=120)
+        assert "could not be read" in failed[0].params["text"] and "unchanged" in failed[0].params["text"]
+        assert (models_copy / CURRENT_FILE).read_text() == before
+        fake_telegram.push(fake_telegram.photo_message(320, digit_photo([np.zeros((28, 28), np.uint8)],
+                                                                        np.random.default_rng(0))))
+        assert fake_telegram.replies_to(320)  # the bot is unaffected
+    finally:
+        assert process.stop() == 0
+
+
+def test_rollback_switches_models_without_restart(loop_bot, models_copy):
+    fake = loop_bot.fake
+    current = resolve_version_dir(models_copy)
+    older = models_copy / "20000101T000000Z"
+    shutil.copytree(current, older)
+    manifest = json.loads((older / "manifest.json").read_text())
+    manifest["version"] = older.name
+    (older / "manifest.json").write_text(json.dumps(manifest))
+    (models_copy / PREVIOUS_FILE).write_text(older.name + "\n")
+
+    fake.push(fake.command(ADMIN_ID, "/rollback"))
+    text = fake.replies_to(ADMIN_ID, methods=("sendMessage",))[0].params["text"]
+    assert f"Rolled back to model {older.name}" in text
+    assert (models_copy / CURRENT_FILE).read_text().strip() == older.name
+    fake.push(fake.command(ADMIN_ID, "/stats"))
+    stats = fake.replies_to(ADMIN_ID, count=2, methods=("sendMessage",))[-1].params["text"]
+    assert f"Version: {older.name}" in stats  # the running bot now uses it
+
+
+def test_interrupted_training_is_reported_after_restart(fake_telegram, tmp_path, models_copy, mnist_path):
+    env = {"MODEL_DIR": str(models_copy), "MNIST_PATH": str(mnist_path)}
+    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", **env)
+    process.start()
+    fake_telegram.push(fake_telegram.command(ADMIN_ID, "/train 3"))
+    fake_telegram.wait_for(lambda calls: [c for c in calls if "Training started" in str(c.params.get("text"))])
+    process.stop(signal.SIGKILL)
+    restarted = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", **env)
+    restarted.start()
+    try:
+        note = fake_telegram.wait_for(lambda calls: [c for c in calls if "was interrupted" in
+                                                     str(c.params.get("text"))])
+        assert note[0].params["chat_id"] == ADMIN_ID
+    finally:
+        assert restarted.stop() == 0
