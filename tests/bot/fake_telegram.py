@@ -41,7 +41,7 @@ class FakeTelegram:
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -223,6 +223,10 @@ class FakeTelegram:
                 self._reply(status, json.dumps(payload).encode())
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the bot opens many connections at once under load; 5 would refuse some
 
 
 def _decode_value(value: str) -> Any:

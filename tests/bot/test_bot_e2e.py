@@ -281,6 +281,7 @@ def test_failure_is_logged_admins_told_and_user_answered(bot):
     fake.push(update)  # the Bot API does not know this file: getFile fails
     assert "something went wrong" in fake.replies_to(214)[0].params["text"]
     note = fake.wait_for(lambda calls: [c for c in calls if c.method == "sendMessage"
-                                        and c.params.get("chat_id") == ADMIN_ID and "⚠️" in c.params["text"]])
-    assert "BadRequest" in note[0].params["text"]
+                                        and c.params.get("chat_id") == ADMIN_ID and "⚠️" in c.params["text"]
+                                        and "file_id" in c.params["text"]])
+    assert note[0].params["text"].startswith("⚠️ BadRequest")
     assert "error while handling update" in bot.logs()
