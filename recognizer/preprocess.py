@@ -13,8 +13,9 @@ right on photos brought into exactly that form, so every step here aims at it:
    drop separators and underlines;
 5. normalise the stroke width, fit the 20x20 box, centre by mass in 28x28.
 
-Bump PREPROCESSING_VERSION whenever the output of this module changes for the same photo: the
-model manifest records it and the recognizer refuses a model trained for another version.
+Bump PREPROCESSING_VERSION whenever the form of the model's input changes (``fit_to_mnist``: box,
+stroke width, centring), since training renders synthetic digits through it: the model manifest
+records the version and the recognizer refuses a model trained for another one.
 """
 
 from __future__ import annotations
@@ -108,7 +109,9 @@ def ink_strength(grey: np.ndarray) -> np.ndarray:
     small = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     k = max(3, int(round(max(small.shape) / 5)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    paper = cv2.dilate(small, kernel)  # ink is dark: the max filter paints over it with paper
+    # Ink is dark and thin: a closing paints over it with the surrounding paper, and unlike a plain
+    # max filter it does not lift the estimate to the brightest grain nearby.
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     paper = cv2.GaussianBlur(paper, (k, k), 0)
     paper = np.maximum(paper, cv2.dilate(small, np.ones((3, 3), np.uint8)))
     paper = np.maximum(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), 16)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -99,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
                       extra_weight=weight)
 
     def progress(info: dict[str, Any]) -> None:
+        if os.getppid() != args.parent_pid:  # the bot died (kill -9): do not train on for nobody
+            emit("failed", reason="the bot that started this run has stopped")
+            sys.exit(3)
         emit("epoch", **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in info.items()})
 
     result = train(data, args.models_dir, cfg, on_epoch=progress, start_from=current_dir / KERAS_FILE,
@@ -125,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    args.parent_pid = os.getppid()
     if hasattr(os, "nice"):
         os.nice(10)  # the bot keeps answering photos while this runs
+    # /train cancel sends SIGTERM: unwind normally so a half-written candidate is cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     return run(args)
 
 

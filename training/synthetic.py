@@ -75,35 +75,53 @@ def font_digits(per_digit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images), np.array(targets, np.int64)
 
 
-# Pen-stroke skeletons (x, y in a unit box, y down) of digit shapes common in Europe and Asia but
-# rare in MNIST. Each digit is a list of strokes; each stroke a list of points.
-STYLE_SKELETONS: dict[int, list[list[list[tuple[float, float]]]]] = {
-    1: [
-        [[(0.2, 0.35), (0.62, 0.0), (0.58, 1.0)]],  # long flag, no base
-        [[(0.3, 0.25), (0.6, 0.0), (0.6, 1.0)], [(0.3, 1.0), (0.9, 1.0)]],  # flag and base
-    ],
-    4: [
-        [[(0.7, 1.0), (0.7, 0.0), (0.08, 0.68), (0.95, 0.68)]],  # closed top, one stroke
-        [[(0.65, 0.0), (0.1, 0.65), (0.95, 0.65)], [(0.68, 0.15), (0.68, 1.0)]],  # closed top, two strokes
-    ],
-    7: [
-        [[(0.1, 0.05), (0.9, 0.0), (0.45, 1.0)], [(0.3, 0.52), (0.8, 0.5)]],  # crossed 7
-        [[(0.05, 0.2), (0.1, 0.0), (0.9, 0.0), (0.4, 1.0)]],  # 7 with a hook
-    ],
-}
+# Pen-stroke skeletons of digit shapes common in Europe and Asia but rare in MNIST, drawn with random
+# proportions. Points are (x, y) in a unit box, y down; a skeleton is a list of strokes.
+Skeleton = list[list[tuple[float, float]]]
+
+
+def _flagged_one(rng: np.random.Generator) -> Skeleton:
+    top = (rng.uniform(0.55, 0.7), 0.0)
+    flag = (top[0] - rng.uniform(0.2, 0.4), rng.uniform(0.3, 0.55))  # steeper than any 7's bar
+    strokes = [[flag, top, (top[0] - rng.uniform(-0.05, 0.1), 1.0)]]
+    if rng.random() < 0.3:  # a base
+        strokes.append([(top[0] - 0.3, 1.0), (top[0] + 0.3, 1.0)])
+    return strokes
+
+
+def _closed_four(rng: np.random.Generator) -> Skeleton:
+    stem_x = rng.uniform(0.55, 0.75)
+    bar_y = rng.uniform(0.4, 0.7)
+    overhang = rng.uniform(0.05, 0.3)
+    left = (rng.uniform(0.0, 0.15), bar_y)
+    if rng.random() < 0.5:  # one stroke: up the stem, down the diagonal, along the bar
+        return [[(stem_x, rng.uniform(0.85, 1.0)), (stem_x, 0.0), left, (stem_x + overhang, bar_y)]]
+    return [[(stem_x, 0.0), left, (stem_x + overhang, bar_y)], [(stem_x, rng.uniform(0.0, 0.2)), (stem_x, 1.0)]]
+
+
+def _crossed_seven(rng: np.random.Generator) -> Skeleton:
+    bottom = (rng.uniform(0.3, 0.55), 1.0)
+    strokes = [[(0.05, rng.uniform(0.0, 0.1)), (0.9, 0.0), bottom]]
+    if rng.random() < 0.6:  # the cross bar
+        y = rng.uniform(0.45, 0.6)
+        strokes.append([(0.3, y), (0.8, y - 0.02)])
+    return strokes
+
+
+STYLE_GENERATORS = {1: _flagged_one, 4: _closed_four, 7: _crossed_seven}
 
 
 def style_digits(per_digit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Hand-drawn-looking digits in styles MNIST lacks: wobbly strokes of random width and slant."""
     rng = np.random.default_rng(seed)
     images, targets = [], []
-    for digit, styles in STYLE_SKELETONS.items():
+    for digit, generate in STYLE_GENERATORS.items():
         for _ in range(per_digit):
-            strokes = styles[rng.integers(len(styles))]
             canvas = np.zeros((CANVAS, CANVAS), np.uint8)
-            for stroke in strokes:
-                points = np.array(stroke) + rng.normal(0, 0.04, (len(stroke), 2))
-                points = (20 + points * np.array([rng.uniform(60, 110), 120])).astype(np.int32)
+            width = rng.uniform(50, 110)
+            for stroke in generate(rng):
+                points = np.array(stroke) + rng.normal(0, 0.03, (len(stroke), 2))
+                points = (20 + points * np.array([width, 120])).astype(np.int32)
                 cv2.polylines(canvas, [points], False, 1, int(rng.integers(4, 12)), cv2.LINE_AA)
             images.append(fit_to_mnist(canvas, MNIST_STROKE_FRACTION * rng.uniform(0.8, 1.4), rng.uniform(-0.3, 0.2)))
             targets.append(digit)

@@ -212,3 +212,17 @@ def test_interrupted_training_is_reported_after_restart(fake_telegram, tmp_path,
         assert note[0].params["chat_id"] == ADMIN_ID
     finally:
         assert restarted.stop() == 0
+
+
+def test_train_cancel_stops_the_run(loop_bot, models_copy):
+    fake = loop_bot.fake
+    before = (models_copy / CURRENT_FILE).read_text()
+    fake.push(fake.command(ADMIN_ID, "/train 20"))
+    fake.wait_for(lambda calls: [c for c in calls if "Training started" in str(c.params.get("text"))])
+    fake.push(fake.command(ADMIN_ID, "/train cancel"))
+    fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
+                                 and "Training cancelled" in c.params["text"]], timeout=60)
+    assert (models_copy / CURRENT_FILE).read_text() == before
+    assert not [p for p in models_copy.iterdir() if p.name.startswith(".tmp-")]
+    fake.push(fake.command(ADMIN_ID, "/train cancel"))
+    assert fake.wait_for(lambda calls: [c for c in calls if "No training is running" in str(c.params.get("text"))])
