@@ -275,7 +275,7 @@ def _is_separator(group: _Blob, tallest: int) -> bool:
     A flat group that is several strokes thick (three zeros written together) is not a separator.
     """
     thickness = group.area / max(1, group.w)  # ink per column: about the stroke width for a dash
-    return group.h < 0.45 * tallest or (group.w > 2.5 * group.h and group.h < 2.5 * thickness)
+    return group.h < 0.45 * tallest or (group.w > 2.5 * group.h and group.h < 1.6 * thickness)
 
 
 def fit_to_mnist(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION, slant: float = 0.0) -> np.ndarray:
@@ -285,28 +285,34 @@ def fit_to_mnist(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION
     with area averaging, which gives MNIST's anti-aliased edges. ``stroke_fraction`` is the stroke
     width relative to the box and ``slant`` a horizontal shear, for rendering variants.
     """
-    ys, xs = np.nonzero(ink)
-    if len(ys) == 0:
+    digit = _trim(ink)
+    if digit is None:
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
-    ink = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
-    h, w = ink.shape
-    scale = RENDER_SIDE / max(w, h)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    big = cv2.resize(ink, size, interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
+    enlarge = RENDER_SIDE / max(digit.shape) > 1
+    big = _scale_longest_side(digit, RENDER_SIDE, cv2.INTER_LINEAR if enlarge else cv2.INTER_AREA)
     shape = np.pad((big >= 0.5).astype(np.uint8), RENDER_SIDE // 4)
     if slant:
         rows = shape.shape[0]
         shear = np.float32([[1, slant, -slant * rows / 2], [0, 1, 0]])
         shape = cv2.warpAffine(shape, shear, (shape.shape[1], rows), flags=cv2.INTER_NEAREST)
-    shape = normalise_stroke(shape, stroke_fraction * RENDER_SIDE)
-    ys, xs = np.nonzero(shape)
-    if len(ys) == 0:
+    shape = _trim(normalise_stroke(shape, stroke_fraction * RENDER_SIDE))
+    if shape is None:
         return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
-    shape = shape[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
-    sh, sw = shape.shape
-    fit = MNIST_BOX / max(sh, sw)
-    small = cv2.resize(shape, (max(1, round(sw * fit)), max(1, round(sh * fit))), interpolation=cv2.INTER_AREA)
-    return center_by_mass(small)
+    return center_by_mass(_scale_longest_side(shape, MNIST_BOX, cv2.INTER_AREA))
+
+
+def _trim(image: np.ndarray) -> np.ndarray | None:
+    """The image cropped to its ink, as float32; None when there is no ink."""
+    ys, xs = np.nonzero(image)
+    if len(ys) == 0:
+        return None
+    return image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
+
+
+def _scale_longest_side(image: np.ndarray, side: int, interpolation: int) -> np.ndarray:
+    h, w = image.shape
+    scale = side / max(h, w)
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interpolation)
 
 
 def normalise_stroke(shape: np.ndarray, target_width: float) -> np.ndarray:
