@@ -31,8 +31,8 @@ from training.config import ModelConfig, TrainConfig
 from training.data import DataError, load_mnist
 
 HOLDOUT_EVERY = 5  # feedback samples whose id is a multiple of this are held out for evaluation
-FEEDBACK_SHARE = 0.1  # feedback samples together weigh as much as this share of the MNIST digits
-MNIST_TOLERANCE = 0.001  # "not worse" on MNIST allows 0.1 point: the test set's own noise at 10k digits
+FEEDBACK_SHARE = 0.25  # feedback samples together weigh as much as this share of the MNIST digits
+MNIST_TOLERANCE = 0.002  # "not worse" on MNIST allows 0.2 point: two standard errors at 99% on 10k digits
 FINE_TUNE_LEARNING_RATE = 3e-4
 
 

@@ -55,7 +55,7 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     assert base_style < 0.75  # the shipped model really does misread this style
 
     result = subprocess.run([sys.executable, "-m", "training.retrain", "--db", str(tmp_path / "digitbot.sqlite3"),
-                             "--models-dir", str(models_dir), "--data", str(mnist_path), "--epochs", "1"],
+                             "--models-dir", str(models_dir), "--data", str(mnist_path), "--epochs", "3"],
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-2000:]
@@ -64,9 +64,11 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     assert done["event"] == "done" and events[0]["feedback_samples"] == 500
     candidate = Recognizer.load(models_dir / done["version"])
     new_style = float((candidate.classify(test_x).argmax(axis=1) == test_y).mean())
+    print(f"bubble digits: {base_style:.1%} -> {new_style:.1%}")
     assert new_style > base_style + 0.15, (base_style, new_style)
     base_mnist = float((base.classify(mnist["x_test"]).argmax(axis=1) == mnist["y_test"]).mean())
     new_mnist = float((candidate.classify(mnist["x_test"]).argmax(axis=1) == mnist["y_test"]).mean())
+    print(f"MNIST test: {base_mnist:.2%} -> {new_mnist:.2%}; installed: {done['installed']} ({done['reason']})")
     assert abs(new_mnist - base_mnist) <= 0.003, (base_mnist, new_mnist)
-    assert done["installed"] == (done["scores"]["candidate"]["mnist"] >= done["scores"]["current"]["mnist"] - 0.001
+    assert done["installed"] == (done["scores"]["candidate"]["mnist"] >= done["scores"]["current"]["mnist"] - 0.002
                                  and done["scores"]["candidate"]["feedback"] >= done["scores"]["current"]["feedback"])
