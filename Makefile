@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MNIST_PATH ?= $(abspath ../shared/data/mnist.npz)
 export MNIST_PATH
 
-.PHONY: setup run test train bench clean
+.PHONY: setup run test lint train bench clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check bot recognizer training tests bench
 
 train: setup
 	$(BIN)/digitbot train

@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import admin, feedback, guards, handlers
 from bot.config import Settings
 from bot.models import ModelHolder
 from bot.storage import Storage
@@ -91,27 +91,27 @@ def build_application(settings: Settings, models: ModelHolder | None = None) -> 
         .build()
     )
     application.bot_data["settings"] = settings
-    application.bot_data["rate_limiter"] = handlers.RateLimiter(settings.photos_per_minute)
+    application.bot_data["rate_limiter"] = guards.RateLimiter(settings.photos_per_minute)
     if models is not None:
         application.bot_data["models"] = models
 
     # Guards run first and stop the update when they refuse it.
-    application.add_handler(CommandHandler(ADMIN_COMMANDS, handlers.admin_guard), group=-1)
-    application.add_handler(MessageHandler(PHOTOS, handlers.rate_limit_guard), group=-1)
+    application.add_handler(CommandHandler(ADMIN_COMMANDS, guards.admin_guard), group=-1)
+    application.add_handler(MessageHandler(PHOTOS, guards.rate_limit_guard), group=-1)
 
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))
-    application.add_handler(CommandHandler("stats", handlers.stats))
-    application.add_handler(CommandHandler("train", handlers.train))
-    application.add_handler(CommandHandler("rollback", handlers.rollback))
+    application.add_handler(CommandHandler("stats", admin.stats))
+    application.add_handler(CommandHandler("train", admin.train))
+    application.add_handler(CommandHandler("rollback", admin.rollback))
     application.add_handler(MessageHandler(filters.PHOTO, handlers.photo))
     application.add_handler(MessageHandler(filters.Document.IMAGE, handlers.image_document))
     application.add_handler(MessageHandler(filters.Document.ALL, handlers.other_document))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message))
-    application.add_handler(CallbackQueryHandler(handlers.what_i_saw, pattern=f"^{handlers.SAW_PREFIX}"))
-    application.add_handler(CallbackQueryHandler(handlers.confirm, pattern=f"^{handlers.RIGHT_PREFIX}"))
-    application.add_handler(CallbackQueryHandler(handlers.start_correction, pattern=f"^{handlers.WRONG_PREFIX}"))
-    application.add_handler(CallbackQueryHandler(handlers.keypad_press, pattern=f"^{handlers.FIX_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(handlers.what_i_saw, pattern=f"^{feedback.SAW_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(feedback.confirm, pattern=f"^{feedback.RIGHT_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(feedback.start_correction, pattern=f"^{feedback.WRONG_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(feedback.keypad_press, pattern=f"^{feedback.FIX_PREFIX}"))
     application.add_handler(MessageHandler(filters.ALL, handlers.unsupported))
     application.add_error_handler(handlers.on_error)
     return application

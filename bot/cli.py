@@ -14,9 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="digitbot", description="Read handwritten digits from photos.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    from training.__main__ import build_parser as train_parser  # noqa: PLC0415
-
     from recognizer.cli import build_parser as predict_parser  # noqa: PLC0415
+    from training.__main__ import build_parser as train_parser  # noqa: PLC0415
 
     train_parser(commands.add_parser("train", help="train the dense model and publish it into models/"))
     predict_parser(commands.add_parser("predict", help="read digits in photo files"))

@@ -93,7 +93,9 @@ def _to_grey(image: Image.Image) -> np.ndarray:
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float32)
         low, high = float(values.min()), float(values.max())
-        return np.zeros(values.shape, np.uint8) if high <= low else ((values - low) / (high - low) * 255).astype(np.uint8)
+        if high <= low:
+            return np.zeros(values.shape, np.uint8)
+        return ((values - low) / (high - low) * 255).astype(np.uint8)
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):

@@ -89,7 +89,8 @@ def ink_is_dark(grey: np.ndarray) -> bool:
     """
     h, w = grey.shape
     band = max(1, int(min(h, w) * 0.05))
-    border = np.concatenate([grey[:band].ravel(), grey[-band:].ravel(), grey[:, :band].ravel(), grey[:, -band:].ravel()])
+    border = np.concatenate([grey[:band].ravel(), grey[-band:].ravel(),
+                             grey[:, :band].ravel(), grey[:, -band:].ravel()])
     paper = float(np.median(border))
     step = max(1, int(np.sqrt(h * w / 10_000)))  # ~10k samples are plenty for two percentiles
     darkest, lightest = np.percentile(grey[::step, ::step], [0.5, 99.5])

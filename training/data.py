@@ -35,7 +35,8 @@ class MnistData:
         return digest.hexdigest()
 
 
-def validate(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, source: str) -> MnistData:
+def validate(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+             source: str) -> MnistData:
     """Refuse anything that is not MNIST-shaped uint8 images with labels 0-9."""
     problems = []
     for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):

@@ -17,14 +17,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from recognizer.classifier import WEIGHTS_FILE, DenseClassifier
+from recognizer.classifier import WEIGHTS_FILE
 from recognizer.model_store import KERAS_FILE, MANIFEST_FILE
 from recognizer.preprocess import PREPROCESSING_VERSION
 from training import report
 from training.augment import augment_batch
+from training.config import TrainConfig
 from training.data import NUM_CLASSES, MnistData, split_validation
 from training.synthetic import font_digits, style_digits
-from training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import signal
-import zlib
 import threading
+import zlib
 
 import cv2
 import numpy as np

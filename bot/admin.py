@@ -1,0 +1,89 @@
+"""Admin commands: /stats, /train and /rollback (the admin guard has already checked who asks)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.context import language, models_of, storage_of
+from bot.training_job import TrainingJobs
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TRAIN_EPOCHS = 5
+MAX_TRAIN_EPOCHS = 50
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reply with usage figures, the model in use, and a chart (admins only)."""
+    from bot.charts import usage_chart  # noqa: PLC0415 - matplotlib is loaded only when an admin asks
+
+    lang = language(update)
+    figures = await asyncio.to_thread(storage_of(context).stats)
+    manifest = models_of(context).current.manifest
+    statuses = ", ".join(f"{k} {v}" for k, v in sorted(figures.by_status.items())) or "—"
+    accuracy = manifest.get("test_accuracy")
+    message = texts.text(
+        lang, "stats", photos=figures.photos, users=figures.users, statuses=statuses, p50=figures.latency_p50_ms,
+        p95=figures.latency_p95_ms, version=manifest.get("version", "?"),
+        accuracy=f"{accuracy:.2%}" if isinstance(accuracy, (int, float)) else "?",
+        trained=manifest.get("created_at", "?"))
+    feedback = await asyncio.to_thread(storage_of(context).feedback_stats)
+    per_digit = ", ".join(f"{d}: {a:.0%}" for d, a in feedback.per_digit_accuracy.items()) or "—"
+    message += texts.text(lang, "feedback_stats", confirmed=feedback.confirmed, corrected=feedback.corrected,
+                          accuracy=f"{feedback.accuracy:.1%} of {feedback.samples} digits"
+                          if feedback.accuracy is not None else "—", per_digit=per_digit)
+    await update.effective_message.reply_text(message)
+    chart = await asyncio.to_thread(usage_chart, figures, feedback)
+    await update.effective_message.reply_photo(chart, caption="📈")
+
+
+async def train(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Start retraining in a separate process: /train [epochs] or /train cancel (admins only)."""
+    jobs: TrainingJobs = context.application.bot_data["training"]
+    message = update.effective_message
+    argument = context.args[0].lower() if context.args else ""
+    if argument == "cancel":
+        cancelled = await jobs.cancel()
+        await message.reply_text("Cancelling the training run…" if cancelled else "No training is running.")
+        return
+    if jobs.current is not None:
+        await message.reply_text(f"A training run is already going: {jobs.current.progress}. "
+                                 "Use /train cancel to stop it.")
+        return
+    try:
+        epochs = int(argument) if argument else DEFAULT_TRAIN_EPOCHS
+    except ValueError:
+        epochs = 0
+    if not 1 <= epochs <= MAX_TRAIN_EPOCHS:
+        await message.reply_text(f"Usage: /train [epochs 1-{MAX_TRAIN_EPOCHS}] or /train cancel")
+        return
+    await jobs.start(message.chat_id, epochs)
+
+
+async def rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Go back to the model that was in use before the last install (admins only)."""
+    from recognizer.model_store import (  # noqa: PLC0415
+        CURRENT_FILE,
+        PREVIOUS_FILE,
+        set_current,  # noqa: PLC0415
+    )
+
+    jobs: TrainingJobs = context.application.bot_data["training"]
+    models_dir = jobs.models_dir
+    previous_file = models_dir / PREVIOUS_FILE
+    previous = previous_file.read_text(encoding="utf-8").strip() if previous_file.is_file() else ""
+    if not previous or not (models_dir / previous).is_dir():
+        await update.effective_message.reply_text("There is no earlier model to roll back to.")
+        return
+    current = (models_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    await asyncio.to_thread(set_current, models_dir, previous)
+    recognizer = await asyncio.to_thread(models_of(context).reload)
+    log.info("rolled back from %s to %s", current, previous)
+    await update.effective_message.reply_text(f"↩️ Rolled back to model {recognizer.version} (MNIST test accuracy "
+                                              f"{recognizer.manifest.get('test_accuracy', 0):.2%}). "
+                                              f"/rollback again returns to {current}.")

@@ -1,0 +1,129 @@
+"""Feedback under each answer: ✅ Right, ✏️ Wrong with a digit keypad, or a typed correction."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.context import language, storage_of
+
+SAW_PREFIX = "saw:"
+RIGHT_PREFIX = "ok:"
+WRONG_PREFIX = "no:"
+FIX_PREFIX = "fix:"
+
+
+def answer_keyboard(answer_id: int, lang: str) -> InlineKeyboardMarkup:
+    """✅ Right / ✏️ Wrong, and 🔍 What I saw."""
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(texts.text(lang, "right_button"), callback_data=f"{RIGHT_PREFIX}{answer_id}"),
+         InlineKeyboardButton(texts.text(lang, "wrong_button"), callback_data=f"{WRONG_PREFIX}{answer_id}")],
+        [InlineKeyboardButton(texts.text(lang, "saw_button"), callback_data=f"{SAW_PREFIX}{answer_id}")],
+    ])
+
+
+def keypad(answer_id: int) -> InlineKeyboardMarkup:
+    """Digit buttons 0-9 for correcting one digit of an answer."""
+    buttons = [InlineKeyboardButton(str(d), callback_data=f"{FIX_PREFIX}{answer_id}:{d}") for d in range(10)]
+    return InlineKeyboardMarkup([buttons[:5], buttons[5:]])
+
+
+async def _answer_for_query(update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str) -> dict[str, Any] | None:
+    """The stored answer a button press refers to, or None (after telling the user) if it is not usable."""
+    query = update.callback_query
+    lang = language(update)
+    try:
+        answer_id = int(query.data.removeprefix(prefix).split(":")[0])
+    except ValueError:
+        answer_id = -1
+    row = await asyncio.to_thread(storage_of(context).answer, answer_id)
+    if row is None or query.message is None or row["chat_id"] != query.message.chat.id:
+        await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
+        return None
+    if await asyncio.to_thread(storage_of(context).has_feedback, answer_id):
+        await query.answer(texts.text(lang, "already_noted"))
+        return None
+    return row
+
+
+async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Store a "✅ Right" as labelled samples and acknowledge it in the message."""
+    row = await _answer_for_query(update, context, RIGHT_PREFIX)
+    if row is None:
+        return
+    lang = language(update)
+    stored = await asyncio.to_thread(storage_of(context).record_feedback, row["id"], update.effective_user.id,
+                                     "right", row["number"])
+    await update.callback_query.answer(texts.text(lang, "thanks_right" if stored else "already_noted"))
+    if stored:
+        await _acknowledge(update, row["id"], texts.text(lang, "noted_right"))
+
+
+async def start_correction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show the digit keypad (and invite typing the number) after "✏️ Wrong"."""
+    row = await _answer_for_query(update, context, WRONG_PREFIX)
+    if row is None:
+        return
+    lang = language(update)
+    await asyncio.to_thread(storage_of(context).set_correction_progress, row["id"], row["chat_id"], "")
+    await update.callback_query.answer()
+    prompt = texts.text(lang, "which_digit", position=1, count=len(row["number"]))
+    await update.callback_query.edit_message_text(f"{update.callback_query.message.text}\n\n{prompt}",
+                                                  reply_markup=keypad(row["id"]))
+
+
+async def keypad_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One digit of a correction; after the last one, store the corrected samples."""
+    row = await _answer_for_query(update, context, FIX_PREFIX)
+    if row is None:
+        return
+    query = update.callback_query
+    lang = language(update)
+    storage = storage_of(context)
+    so_far = await asyncio.to_thread(storage.correction_progress, row["id"])
+    if so_far is None:  # the keypad of an answer whose correction was never started here
+        await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
+        return
+    digits = so_far + query.data.rsplit(":", 1)[1]
+    if len(digits) < len(row["number"]):
+        await asyncio.to_thread(storage.set_correction_progress, row["id"], row["chat_id"], digits)
+        await query.answer(digits)
+        base = (query.message.text or "").split("\n\n")[0]
+        prompt = texts.text(lang, "which_digit", position=len(digits) + 1, count=len(row["number"]))
+        await query.edit_message_text(f"{base}\n\n{texts.text(lang, 'so_far', digits=digits)} {prompt}",
+                                      reply_markup=keypad(row["id"]))
+        return
+    stored = await asyncio.to_thread(storage.record_feedback, row["id"], update.effective_user.id, "wrong", digits)
+    await query.answer(texts.text(lang, "thanks_fixed", number=digits) if stored else texts.text(lang, "already_noted"))
+    if stored:
+        await _acknowledge(update, row["id"], texts.text(lang, "noted_fixed", number=digits))
+
+
+async def _acknowledge(update: Update, answer_id: int, note: str) -> None:
+    """Replace the feedback buttons under an answer by a note; "What I saw" stays."""
+    query = update.callback_query
+    answer_text = (query.message.text or "").split("\n\n")[0]  # drop the keypad prompt, if any
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(texts.text(language(update), "saw_button"),
+                                                           callback_data=f"{SAW_PREFIX}{answer_id}")]])
+    await query.edit_message_text(f"{answer_text}\n\n{note}", reply_markup=keyboard)
+
+
+async def typed_correction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A number typed while a correction is open in this chat; True if it was taken as one."""
+    message = update.effective_message
+    text = (message.text or "").strip().replace(" ", "")
+    if not text.isdigit():
+        return False
+    storage = storage_of(context)
+    answer_id = await asyncio.to_thread(storage.pending_correction, message.chat_id)
+    if answer_id is None:
+        return False
+    stored = await asyncio.to_thread(storage.record_feedback, answer_id, update.effective_user.id, "wrong", text)
+    lang = language(update)
+    await message.reply_text(texts.text(lang, "noted_fixed", number=text) if stored
+                             else texts.text(lang, "already_noted"))
+    return True
