@@ -42,10 +42,11 @@ LINE_SEARCH_SIDE = 160  # ruled lines are searched for on a copy this long in th
 LINE_MIN_STRENGTH = 20  # of 255: fainter runs are paper texture, not lines
 MAX_PIECES = 200  # connected pieces of ink; photos of writing have a few dozen at most
 SPLIT_ASPECT = 1.0  # groups wider than tall may be several touching digits
-SPLIT_PRICE = 0.05  # log-belief a split must gain per extra digit
+SPLIT_PRICE = 0.05  # log-belief each digit of a split costs, so that extra cuts must earn their place
 WIDEST_DIGIT = 1.5  # no single handwritten digit is much wider than tall, whatever the model thinks
 FLATTEST_DIGIT = 2.5  # ...except a squashed 0 or 2 written on its own, which still stays below this
 NECK_STROKES = 1.5  # a cut between touching digits crosses at most about this many strokes
+GRID_STEP = 0.1  # extra cut candidates every this many heights, for cursive that never thins
 
 # Given MNIST images (N, 28, 28), how much the model believes in each (N,), e.g. its top probability.
 Scorer = Callable[[np.ndarray], np.ndarray]
@@ -395,46 +396,37 @@ def extract_digits(grey: np.ndarray, score: Scorer | None = None) -> list[DigitI
 def split_touching(ink: np.ndarray, score: Scorer, alone: bool = False) -> list[tuple[int, int]]:
     """Column ranges of the digits in one group of strokes, which may hold several touching digits.
 
-    A group wider than tall may be several digits. It is cut into 2, 3... pieces at the thinnest
-    columns near even spacing, and the model's belief in the pieces, less a small price per extra
-    digit, decides how many. Cuts must pass through necks (touching digits meet in about one stroke;
-    any cut through a single wide 0 or 2 crosses two), except where the group is too wide to be one
-    digit and no neck exists (cursive digits joined by a baseline stroke). A group ``alone`` in the
-    photo may also be one flat digit (a squashed 0), unless it is flatter than any digit is written.
+    A group wider than tall may be several digits. Candidate cuts are the columns where the ink
+    thins to about one stroke (where touching digits meet) and, for cursive writing that never thins,
+    a regular grid. Every run of columns between two candidates that is about digit-wide is read by
+    the model, and dynamic programming picks the split whose pieces the model believes most, less a
+    small price per digit. A group may stay whole only while it is not wider than a digit is
+    written (``alone`` in the photo, a squashed 0 or 2 may be wider).
     """
     h, w = ink.shape
     if w <= SPLIT_ASPECT * h:
         return [(0, w)]
     columns = ink.sum(axis=0).astype(np.float32)
     stroke = max(1.0, stroke_width(ink))
-    fewest = max(2, int(np.ceil(w / (WIDEST_DIGIT * h))))
-    most = min(MAX_DIGITS, max(fewest, int(w / (0.35 * h))))
-    through_necks: list[list[tuple[int, int]]] = []
-    anywhere: list[list[tuple[int, int]]] = []
-    for count in range(2, most + 1):
-        width = w / count
-        cuts = []
-        for k in range(1, count):
-            ideal = k * width
-            low, high = int(max(1, ideal - 0.3 * width)), int(min(w - 1, ideal + 0.3 * width)) + 1
-            window = columns[low:high] + np.abs(np.arange(low, high) - ideal) * 1e-3  # ties: nearest to even
-            cuts.append(low + int(np.argmin(window)))
-        edges = [0, *cuts, w]
-        ranges = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-        if max(columns[c] for c in cuts) <= NECK_STROKES * stroke:
-            through_necks.append(ranges)
-        elif count >= fewest:
-            anywhere.append(ranges)
-    too_wide = w > (FLATTEST_DIGIT if alone else WIDEST_DIGIT) * h
-    candidates = through_necks or (anywhere if too_wide else [])
-    if not too_wide:
-        candidates = [[(0, w)], *candidates]
-    if not candidates:
+    margin = max(2, int(0.2 * h))
+    thin = [c for c in range(margin, w - margin) if columns[c] <= columns[c - 1] and columns[c] <= columns[c + 1]
+            and columns[c] <= NECK_STROKES * stroke]
+    grid = list(range(margin, w - margin, max(2, int(GRID_STEP * h))))
+    points = [0, *sorted(set(thin) | set(grid)), w]
+    widest = (FLATTEST_DIGIT if alone else WIDEST_DIGIT) * h
+
+    spans = [(i, j) for i in range(len(points)) for j in range(i + 1, len(points))
+             if 0.2 * h <= points[j] - points[i] <= 1.3 * h or (i == 0 and j == len(points) - 1)]
+    spans = [(i, j) for i, j in spans if not (i == 0 and j == len(points) - 1) or w <= widest]
+    if not spans:
         return [(0, w)]
-    best, best_score = candidates[0], -np.inf
-    for ranges in candidates:
-        images = np.stack([fit_to_mnist(ink[:, a:b]) for a, b in ranges])
-        belief = np.log(np.clip(score(images), 1e-6, 1.0)).mean() - SPLIT_PRICE * (len(ranges) - 1)
-        if belief > best_score:
-            best, best_score = ranges, belief
-    return best
+    images = np.stack([fit_to_mnist(ink[:, points[i] : points[j]]) for i, j in spans])
+    belief = dict(zip(spans, np.log(np.clip(score(images), 1e-6, 1.0))))
+    best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
+    for j in range(1, len(points)):
+        options = [(best[i][0] + belief[(i, j)] - SPLIT_PRICE, best[i][1] + [(points[i], points[j])])
+                   for i in range(j) if i in best and (i, j) in belief]
+        if options:
+            best[j] = max(options, key=lambda option: option[0])
+    last = len(points) - 1
+    return best[last][1] if last in best else [(0, w)]
