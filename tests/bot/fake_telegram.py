@@ -131,6 +131,11 @@ class FakeTelegram:
             return found if len(found) >= count else None
         return self.wait_for(ready, timeout)
 
+    def calls_with_text(self, text: str, method: str | None = None, timeout: float = 20.0) -> list[Call]:
+        """Wait for calls (of ``method``, if given) whose text contains ``text``; return them all."""
+        return self.wait_for(lambda calls: [c for c in calls if (method is None or c.method == method)
+                                            and text in str(c.params.get("text", ""))], timeout)
+
     # --- the HTTP side -------------------------------------------------------------------------
 
     def _record(self, call: Call) -> None:

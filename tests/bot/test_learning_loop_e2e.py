@@ -63,7 +63,7 @@ def test_confirm_stores_a_labelled_sample_once(loop_bot, mnist):
     seven = mnist["x_test"][0]
     reply, buttons, message = _answer(fake, 301, digit_photo([seven], np.random.default_rng(0)))
     _press(fake, 301, buttons["✅ Right"], message)
-    edit = fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])[0]
+    edit = fake.calls_with_text("", "editMessageText")[0]
     assert edit.params["text"].startswith("7 — ") and "noted as right" in edit.params["text"]
     with _db(loop_bot) as db:
         rows = db.execute("SELECT label, predicted, length(image) FROM samples").fetchall()
@@ -79,13 +79,11 @@ def test_correct_with_the_keypad(loop_bot, mnist):
     seven = mnist["x_test"][0]
     reply, buttons, message = _answer(fake, 302, digit_photo([seven], np.random.default_rng(1)))
     _press(fake, 302, buttons["✏️ Wrong"], message)
-    keypad = fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])[0]
+    keypad = fake.calls_with_text("", "editMessageText")[0]
     keys = [b["callback_data"] for row in keypad.params["reply_markup"]["inline_keyboard"] for b in row]
     assert len(keys) == 10 and "Tap it below" in keypad.params["text"]
     _press(fake, 302, keys[1], message)  # the user says it is a 1
-    done = fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
-                                        and "saved the right answer: 1" in c.params["text"]])
-    assert done
+    assert fake.calls_with_text("saved the right answer: 1", "editMessageText")
     with _db(loop_bot) as db:
         assert db.execute("SELECT label, predicted FROM samples").fetchall() == [(1, 7)]
         assert db.execute("SELECT verdict, label FROM feedback").fetchall() == [("wrong", "1")]
@@ -98,7 +96,7 @@ def test_correct_a_number_by_typing_it(loop_bot, mnist):
                                                              digit_height=0.3))
     assert reply.params["text"].startswith("72")
     _press(fake, 303, buttons["✏️ Wrong"], message)
-    fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])
+    fake.calls_with_text("", "editMessageText")
     fake.push(fake.message(303, text="73"))
     assert "saved the right answer: 73" in fake.replies_to(303, count=2)[-1].params["text"]
     with _db(loop_bot) as db:
@@ -117,7 +115,7 @@ def test_stats_show_feedback(loop_bot, mnist):
     fake = loop_bot.fake
     reply, buttons, message = _answer(fake, 305, digit_photo([mnist["x_test"][0]], np.random.default_rng(3)))
     _press(fake, 305, buttons["✅ Right"], message)
-    fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"])
+    fake.calls_with_text("noted as right", "editMessageText")
     fake.push(fake.command(ADMIN_ID, "/stats"))
     text = fake.replies_to(ADMIN_ID, methods=("sendMessage",))[0].params["text"]
     assert "Confirmed: 1, corrected: 0" in text and "Accuracy from feedback: 100.0% of 1 digits" in text
@@ -130,14 +128,12 @@ def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
     assert "for the bot's admins" in fake.replies_to(ADMIN_ID + 600)[0].params["text"]
 
     fake.push(fake.command(ADMIN_ID, "/train 1"))
-    fake.wait_for(lambda calls: [c for c in calls if c.method == "sendMessage" and "Training started"
-                                 in c.params.get("text", "")])
+    fake.calls_with_text("Training started", "sendMessage")
     fake.push(fake.command(ADMIN_ID, "/train 1"))
-    assert fake.wait_for(lambda calls: [c for c in calls if "already going" in str(c.params.get("text"))])
+    assert fake.calls_with_text("already going")
 
     # While it trains, photos are still answered promptly.
-    fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
-                                 and "Training: epoch" in c.params["text"]], timeout=240)
+    fake.calls_with_text("Training: epoch", "editMessageText", timeout=240)
     delays = []
     for i in range(3):
         sent = time.monotonic()
@@ -167,8 +163,7 @@ def test_failing_training_keeps_the_model(fake_telegram, tmp_path, models_copy):
     try:
         before = (models_copy / CURRENT_FILE).read_text()
         fake_telegram.push(fake_telegram.command(ADMIN_ID, "/train 1"))
-        failed = fake_telegram.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
-                                                       and "Training failed" in c.params["text"]], timeout=120)
+        failed = fake_telegram.calls_with_text("Training failed", "editMessageText", timeout=120)
         assert "could not be read" in failed[0].params["text"] and "unchanged" in failed[0].params["text"]
         assert (models_copy / CURRENT_FILE).read_text() == before
         fake_telegram.push(fake_telegram.photo_message(320, digit_photo([np.zeros((28, 28), np.uint8)],
@@ -202,13 +197,12 @@ def test_interrupted_training_is_reported_after_restart(fake_telegram, tmp_path,
     process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", **env)
     process.start()
     fake_telegram.push(fake_telegram.command(ADMIN_ID, "/train 3"))
-    fake_telegram.wait_for(lambda calls: [c for c in calls if "Training started" in str(c.params.get("text"))])
+    fake_telegram.calls_with_text("Training started")
     process.stop(signal.SIGKILL)
     restarted = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", **env)
     restarted.start()
     try:
-        note = fake_telegram.wait_for(lambda calls: [c for c in calls if "was interrupted" in
-                                                     str(c.params.get("text"))])
+        note = fake_telegram.calls_with_text("was interrupted")
         assert note[0].params["chat_id"] == ADMIN_ID
     finally:
         assert restarted.stop() == 0
@@ -218,11 +212,10 @@ def test_train_cancel_stops_the_run(loop_bot, models_copy):
     fake = loop_bot.fake
     before = (models_copy / CURRENT_FILE).read_text()
     fake.push(fake.command(ADMIN_ID, "/train 20"))
-    fake.wait_for(lambda calls: [c for c in calls if "Training started" in str(c.params.get("text"))])
+    fake.calls_with_text("Training started")
     fake.push(fake.command(ADMIN_ID, "/train cancel"))
-    fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
-                                 and "Training cancelled" in c.params["text"]], timeout=60)
+    fake.calls_with_text("Training cancelled", "editMessageText", timeout=60)
     assert (models_copy / CURRENT_FILE).read_text() == before
     assert not [p for p in models_copy.iterdir() if p.name.startswith(".tmp-")]
     fake.push(fake.command(ADMIN_ID, "/train cancel"))
-    assert fake.wait_for(lambda calls: [c for c in calls if "No training is running" in str(c.params.get("text"))])
+    assert fake.calls_with_text("No training is running")
