@@ -18,8 +18,8 @@ from typing import Any, Callable
 import numpy as np
 
 from recognizer.classifier import WEIGHTS_FILE
+from recognizer.mnist_format import PREPROCESSING_VERSION
 from recognizer.model_store import KERAS_FILE, MANIFEST_FILE
-from recognizer.preprocess import PREPROCESSING_VERSION
 from training import report
 from training.augment import augment_batch
 from training.config import TrainConfig

@@ -1,0 +1,155 @@
+"""The ink of a photo: how dark each pixel is against its paper, and which pixels are strokes.
+
+Shadows and uneven light divide out against a local estimate of the paper's brightness; ruled and
+grid lines are subtracted; a hysteresis threshold that never drops below a minimum contrast (a
+blank page stays blank) nor into the paper's own texture turns the rest into connected strokes.
+Everything runs on uint8 images, where OpenCV's vectorised paths are fastest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MIN_CONTRAST = 56  # weakest ink (darkness relative to the paper, of 255) that can start a stroke
+LINE_SEARCH_SIDE = 160  # ruled lines are searched for on a copy this long in their direction
+LINE_MIN_STRENGTH = 20  # of 255: fainter runs are paper texture, not lines
+
+
+@dataclass
+class Ink:
+    """The ink of a photo: strength map, connected pieces above the weak threshold, which are strokes."""
+
+    strength: np.ndarray  # uint8, 0 = paper, 255 = black ink
+    labels: np.ndarray  # int32 label of each pixel's piece above the weak threshold (0: paper)
+    stats: np.ndarray  # cv2.connectedComponentsWithStats rows for those pieces
+    stroke: np.ndarray  # bool per label: the piece holds strong ink, so it is a stroke
+    threshold: float  # the weak threshold, as a fraction of full strength
+
+    @property
+    def mask(self) -> np.ndarray:
+        """uint8 0/1 image of the strokes."""
+        return self.stroke[self.labels].astype(np.uint8)
+
+    @property
+    def fraction(self) -> float:
+        """Share of the photo covered by strokes."""
+        return float(self.stats[self.stroke, cv2.CC_STAT_AREA].sum()) / self.labels.size
+
+
+def ink_is_dark(grey: np.ndarray) -> bool:
+    """Decide which of ink and paper is darker, from how far the extremes stray from the paper.
+
+    The paper is what the photo's border shows (writing rarely fills the border); the ink is the
+    extreme that lies far from it. This holds under gradients and shadows, and for thin pens and
+    fat markers alike, where morphological top-hats of a fixed size do not.
+    """
+    h, w = grey.shape
+    band = max(1, int(min(h, w) * 0.05))
+    border = np.concatenate([grey[:band].ravel(), grey[-band:].ravel(),
+                             grey[:, :band].ravel(), grey[:, -band:].ravel()])
+    paper = _percentiles(border, 50)[0]
+    step = max(1, int(np.sqrt(h * w / 10_000)))  # ~10k samples are plenty for two percentiles
+    darkest, lightest = _percentiles(grey[::step, ::step], 0.5, 99.5)
+    return paper - darkest >= lightest - paper
+
+
+def _percentiles(values: np.ndarray, *percents: float) -> list[int]:
+    """Percentiles (nearest rank) of uint8 values from their histogram: linear time, no sorting."""
+    counts = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    return [int(np.searchsorted(counts, counts[-1] * p / 100.0)) for p in percents]
+
+
+def ink_strength(grey: np.ndarray) -> np.ndarray:
+    """Relative darkness of each pixel against the local paper brightness, 0 (paper) to 255 (black).
+
+    The paper's brightness is a grey-level closing (which removes the thin dark strokes) taken on a
+    reduced copy, so shadows and uneven light divide out at little cost. All in uint8, where
+    OpenCV's vectorised paths make each step a fraction of a millisecond.
+    """
+    g = grey if ink_is_dark(grey) else cv2.bitwise_not(grey)  # light ink on dark paper: a blackboard, MNIST
+    h, w = g.shape
+    scale = min(1.0, 96.0 / max(h, w))
+    small = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    k = max(3, int(round(max(small.shape) / 5)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    # Ink is dark and thin: a closing paints over it with the surrounding paper, and unlike a plain
+    # max filter it does not lift the estimate to the brightest grain nearby.
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
+    paper = cv2.GaussianBlur(paper, (k, k), 0)
+    paper = np.maximum(paper, cv2.dilate(small, np.ones((3, 3), np.uint8)))
+    paper = np.maximum(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), 16)
+    return cv2.divide(cv2.subtract(paper, g), paper, scale=255.0)
+
+
+def _otsu(values: np.ndarray) -> int:
+    """Otsu's threshold on a uint8 image."""
+    threshold, _ = cv2.threshold(values, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return int(threshold) + 1
+
+
+def remove_lines(strength: np.ndarray) -> np.ndarray:
+    """Subtract ruled and grid lines: two or more long parallel runs of ink across the photo.
+
+    A grey-level opening with a long one-dimensional kernel keeps only such runs; subtracting it
+    leaves strong ink that crosses a faint line intact. A single long stroke (a 1, a 9's tail, a
+    7's bar in a tight crop) is not taken for a line: ruled and squared paper has several.
+    The search runs on a copy squeezed along the lines' direction only (a line keeps its strength
+    when averaged along itself), which makes it cheap.
+    """
+    h, w = strength.shape
+    cleaned = strength
+    for horizontal in (True, False):
+        extent, across_extent = (w, h) if horizontal else (h, w)
+        squeeze = min(1.0, LINE_SEARCH_SIDE / extent)
+        across_squeeze = 0.5 if across_extent >= 200 else 1.0  # lines stay 1 px or more across
+        along_size = max(1, round(extent * squeeze))
+        across_size = max(1, round(across_extent * across_squeeze))
+        length = int(along_size * 0.6)
+        if extent * 0.6 < 15 or length < 3:
+            continue
+        size = (along_size, across_size) if horizontal else (across_size, along_size)
+        squeezed = cv2.resize(strength, size, interpolation=cv2.INTER_AREA)
+        kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
+        lines = cv2.morphologyEx(squeezed, cv2.MORPH_OPEN, kernel)
+        _, _, stats, _ = _connected_pieces((lines > LINE_MIN_STRENGTH).astype(np.uint8))
+        along = stats[1:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT] / squeeze
+        across = stats[1:, cv2.CC_STAT_HEIGHT if horizontal else cv2.CC_STAT_WIDTH] / across_squeeze
+        thin_long = (along >= 0.8 * extent) & (across <= 0.05 * across_extent + 2)
+        # In a photo of a number (much wider than tall) one line across it is a ruled line or a box edge.
+        enough = 1 if horizontal and w > 2 * h else 2
+        if np.count_nonzero(thin_long) >= enough:
+            lines = cv2.resize(lines, (w, h), interpolation=cv2.INTER_LINEAR)
+            # Widen slightly so the anti-aliased fringe of the line goes too.
+            lines = cv2.dilate(lines, np.ones((3, 1) if horizontal else (1, 3), np.uint8))
+            cleaned = cv2.subtract(cleaned, lines)
+    return cleaned
+
+
+def _connected_pieces(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components with stats; the block-based (BBDT) algorithm measured fastest here."""
+    return cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+
+
+def binarise(strength: np.ndarray) -> Ink:
+    """Hysteresis threshold: strong pixels start strokes, weaker connected pixels extend them.
+
+    The weak threshold follows the paper's own texture (a cheque's security pattern, grain, JPEG
+    noise) so that faint parts of a stroke are kept but the background never links strokes together.
+    """
+    high = max(_otsu(strength), MIN_CONTRAST)
+    sample = strength[:: max(1, strength.shape[0] // 160), :: max(1, strength.shape[1] // 160)]
+    background = sample[sample < high]
+    texture = _percentiles(background, 90)[0] if background.size else 0
+    low = int(min(high, max(high * 0.45, texture * 1.3)))
+    count, labels, stats, _ = _connected_pieces((strength >= low).astype(np.uint8))
+    seeded = np.bincount(labels[strength >= high], minlength=count) > 0
+    seeded[0] = False
+    return Ink(strength=strength, labels=labels, stats=stats, stroke=seeded, threshold=low / 255.0)
+
+
+def find_ink(grey: np.ndarray) -> Ink:
+    """Ink map and mask of a grey photo, with lines removed."""
+    return binarise(remove_lines(ink_strength(grey)))

@@ -1,0 +1,100 @@
+"""MNIST's exact format: how a binary digit becomes the 28x28 input the model expects.
+
+MNIST digits were made by fitting each digit into a 20x20 box (aspect ratio kept, anti-aliased)
+and moving its centre of mass to the centre of a 28x28 field. A model trained on MNIST is only
+right on inputs brought into exactly that form; the stroke width is also normalised to MNIST's.
+
+Bump PREPROCESSING_VERSION whenever this form changes: training renders synthetic digits through
+``fit_to_mnist``, the model manifest records the version, and the recognizer refuses a model
+trained for another one.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+PREPROCESSING_VERSION = "1"
+
+MNIST_SIZE = 28
+MNIST_BOX = 20
+# Stroke width of binarised MNIST digits (2 * area / perimeter), as a fraction of the 20-px box:
+# median 2.25 px measured on the MNIST test set.
+MNIST_STROKE_FRACTION = 2.25 / MNIST_BOX
+RENDER_SIDE = 80  # the digit is reshaped at this size, then reduced to 20 px (anti-aliasing)
+
+
+def fit_to_mnist(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION, slant: float = 0.0) -> np.ndarray:
+    """A binary digit (any size, 1 = ink) in MNIST form: 20-px box, normalised stroke, centred by mass.
+
+    The digit is reshaped at RENDER_SIDE so that stroke-width changes are fine-grained, then reduced
+    with area averaging, which gives MNIST's anti-aliased edges. ``stroke_fraction`` is the stroke
+    width relative to the box and ``slant`` a horizontal shear, for rendering variants.
+    """
+    digit = _trim(ink)
+    if digit is None:
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+    enlarge = RENDER_SIDE / max(digit.shape) > 1
+    big = _scale_longest_side(digit, RENDER_SIDE, cv2.INTER_LINEAR if enlarge else cv2.INTER_AREA)
+    shape = np.pad((big >= 0.5).astype(np.uint8), RENDER_SIDE // 4)
+    if slant:
+        rows = shape.shape[0]
+        shear = np.float32([[1, slant, -slant * rows / 2], [0, 1, 0]])
+        shape = cv2.warpAffine(shape, shear, (shape.shape[1], rows), flags=cv2.INTER_NEAREST)
+    shape = _trim(normalise_stroke(shape, stroke_fraction * RENDER_SIDE))
+    if shape is None:
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+    return center_by_mass(_scale_longest_side(shape, MNIST_BOX, cv2.INTER_AREA))
+
+
+def _trim(image: np.ndarray) -> np.ndarray | None:
+    """The image cropped to its ink, as float32; None when there is no ink."""
+    ys, xs = np.nonzero(image)
+    if len(ys) == 0:
+        return None
+    return image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float32)
+
+
+def _scale_longest_side(image: np.ndarray, side: int, interpolation: int) -> np.ndarray:
+    h, w = image.shape
+    scale = side / max(h, w)
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interpolation)
+
+
+def normalise_stroke(shape: np.ndarray, target_width: float) -> np.ndarray:
+    """Thicken or thin the strokes of a binary digit to ``target_width`` pixels (2 * area / perimeter)."""
+    width = stroke_width(shape)
+    if width <= 0:
+        return shape
+    delta = int(round((target_width - width) / 2))
+    if delta == 0:
+        return shape
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(delta) + 1, 2 * abs(delta) + 1))
+    if delta > 0:
+        return cv2.dilate(shape, kernel)
+    thinned = cv2.erode(shape, kernel)
+    # Never erase a stroke: where erosion removes a whole part, keep the original for that part.
+    return thinned if np.count_nonzero(thinned) >= 0.35 * np.count_nonzero(shape) else shape
+
+
+def stroke_width(shape: np.ndarray) -> float:
+    """Mean stroke width of a binary shape: twice its area over its perimeter."""
+    contours, _ = cv2.findContours(shape, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(np.count_nonzero(shape)) / perimeter if perimeter else 0.0
+
+
+def center_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Place a digit (at most 20x20, floats 0-1) in a 28x28 field with its centre of mass at the centre."""
+    total = float(digit.sum())
+    h, w = digit.shape
+    if total <= 0:
+        cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    else:
+        cy = float((digit.sum(axis=1) * np.arange(h)).sum() / total)
+        cx = float((digit.sum(axis=0) * np.arange(w)).sum() / total)
+    centre = (MNIST_SIZE - 1) / 2.0
+    shift = np.float32([[1, 0, centre - cx], [0, 1, centre - cy]])
+    field = cv2.warpAffine(digit, shift, (MNIST_SIZE, MNIST_SIZE), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.clip(field * 255.0 + 0.5, 0, 255).astype(np.uint8)
