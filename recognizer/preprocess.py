@@ -18,7 +18,7 @@ The steps live in ``ink`` (1-3), ``segment`` (4) and ``mnist_format`` (5); this 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class DigitImage:
 
     box: tuple[int, int, int, int]  # x, y, width, height
     mnist: np.ndarray  # (28, 28) uint8, white ink on black
+    ink: np.ndarray = field(repr=False)  # the digit's strokes (1 = ink) at working size, for re-renders
 
 
 def extract_digits(grey: np.ndarray, score: Scorer | None = None) -> list[DigitImage]:
@@ -68,5 +69,5 @@ def extract_digits(grey: np.ndarray, score: Scorer | None = None) -> list[DigitI
             box = (g.x + start, g.y + int(rows[0]), stop - start, int(rows[-1] - rows[0] + 1))
             if box[3] < 0.45 * tallest:  # a separator that touched a digit, cut off again
                 continue
-            found.append(DigitImage(box=box, mnist=fit_to_mnist(piece)))
+            found.append(DigitImage(box=box, mnist=fit_to_mnist(piece), ink=piece))
     return found[:MAX_DIGITS]
