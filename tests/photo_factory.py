@@ -9,7 +9,8 @@ import numpy as np
 def digit_photo(digits: list[np.ndarray], rng: np.random.Generator, *, size: int = 640, digit_height: float = 0.45,
                 rotation_deg: float = 0.0, stroke: int = 0, dark_ink: bool = True, shadow: float = 0.35,
                 blur: float = 0.8, noise: float = 4.0, jpeg_quality: int = 85, offset: tuple[float, float] = (0, 0),
-                paper: tuple[int, int, int] = (222, 226, 232), gap: float = 0.0) -> bytes:
+                paper: tuple[int, int, int] = (222, 226, 232), gap: float = 0.0,
+                ink_colour: tuple[int, int, int] = (30, 30, 40)) -> bytes:
     """Encode ``digits`` (MNIST 28x28 arrays, written left to right) as a JPEG photo of paper.
 
     ``stroke`` > 0 thickens and < 0 thins the pen; ``shadow`` is the strength of a lighting gradient;
@@ -36,7 +37,7 @@ def digit_photo(digits: list[np.ndarray], rng: np.random.Generator, *, size: int
     y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
     light = 1.0 - shadow * np.clip(0.6 * x + 0.8 * y - 0.3, 0, 1)  # a shadow falling across one corner
     paper_rgb = np.array(paper, np.float32)[None, None, :] * light[..., None]
-    ink_rgb = np.array([30, 30, 40], np.float32)
+    ink_rgb = np.array(ink_colour, np.float32)
     alpha = np.clip(canvas, 0, 1)[..., None]
     photo = paper_rgb * (1 - alpha) + ink_rgb * alpha
     if not dark_ink:

@@ -24,6 +24,9 @@ VARIANTS = {
     "low JPEG quality": {"jpeg_quality": 25},
     "light ink on dark": {"dark_ink": False},
     "pink paper": {"paper": (235, 205, 215)},
+    "blue ballpoint": {"ink_colour": (40, 60, 170), "stroke": -1},
+    "red pen": {"ink_colour": (190, 40, 40)},
+    "pencil": {"ink_colour": (120, 120, 125), "stroke": -2},
 }
 
 
