@@ -131,6 +131,9 @@ def run(settings: Settings) -> int:
         log.error("Telegram rejected TELEGRAM_BOT_TOKEN. Check the token @BotFather gave you.")
         return 2
     except RuntimeError as error:
+        if "webhooks" in str(error):
+            log.error("Webhook mode needs the extra packages: pip install -e '.[webhooks]'")
+            return 2
         # PTB's loop stops mid-start when SIGTERM arrives during start-up: that is still a requested stop.
         if "Event loop stopped before Future completed" not in str(error):
             raise

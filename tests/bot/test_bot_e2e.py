@@ -285,3 +285,21 @@ def test_failure_is_logged_admins_told_and_user_answered(bot):
                                         and "file_id" in c.params["text"]])
     assert note[0].params["text"].startswith("⚠️ BadRequest")
     assert "error while handling update" in bot.logs()
+
+
+def test_webhook_mode_without_its_extra_is_explained(fake_telegram, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("tornado") is not None:
+        pytest.skip("the webhooks extra is installed here")
+    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log",
+                         WEBHOOK_URL="https://bot.example.org/telegram", WEBHOOK_PORT="18443")
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    result = subprocess.run([sys.executable, "-m", "bot"], cwd=REPO, env=process.env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert "pip install -e '.[webhooks]'" in result.stdout + result.stderr
