@@ -213,11 +213,11 @@ class Storage:
                              " ON CONFLICT (answer_id) DO UPDATE SET digits = excluded.digits",
                              (answer_id, chat_id, digits, time.time()))
 
-    def pending_correction(self, chat_id: int) -> int | None:
-        """The answer in this chat whose correction was started most recently, if any."""
+    def pending_correction(self, chat_id: int, within_s: float = 600.0) -> int | None:
+        """The answer in this chat whose correction was started most recently (in the last 10 minutes)."""
         with self._lock:
-            row = self._db.execute("SELECT answer_id FROM corrections WHERE chat_id = ? ORDER BY created_at DESC"
-                                   " LIMIT 1", (chat_id,)).fetchone()
+            row = self._db.execute("SELECT answer_id FROM corrections WHERE chat_id = ? AND created_at >= ?"
+                                   " ORDER BY created_at DESC LIMIT 1", (chat_id, time.time() - within_s)).fetchone()
         return None if row is None else int(row[0])
 
     def feedback_stats(self) -> FeedbackStats:
