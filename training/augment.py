@@ -31,6 +31,7 @@ class AugmentConfig:
     blur_probability: float = 0.15
     noise_probability: float = 0.3
     max_noise_std: float = 0.06
+    fade_probability: float = 0.2
 
 
 def _affine_source_coords(n: int, rng: np.random.Generator, cfg: AugmentConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -117,6 +118,15 @@ def _neighbourhood(images: np.ndarray, reduce: np.ufunc) -> np.ndarray:
     return out
 
 
+def _fade_patches(images: np.ndarray, rng: np.random.Generator, grid: int) -> np.ndarray:
+    """Make some stretches of stroke faint, as a pen running dry or a photo's glare does."""
+    up = _upsample_matrix(grid)
+    field = np.einsum("ik,nkl,jl->nij", up, rng.normal(0, 1, (len(images), grid, grid)).astype(np.float32), up,
+                      optimize=True)
+    keep = 1.0 / (1.0 + np.exp(-4.0 * (field + 1.0)))  # about a sixth of the area fades
+    return images * (0.15 + 0.85 * keep)
+
+
 def _blur(images: np.ndarray) -> np.ndarray:
     """3x3 binomial blur, as a slightly out-of-focus photo would give."""
     padded = np.pad(images, ((0, 0), (1, 1), (1, 1)), mode="edge")
@@ -146,6 +156,9 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConf
     if thin.any():
         # A full erosion can erase MNIST's 2-px strokes, so only go half way.
         x[thin] = 0.5 * (x[thin] + _neighbourhood(x[thin], np.minimum))
+    fade = rng.random(n) < cfg.fade_probability
+    if fade.any():
+        x[fade] = _fade_patches(x[fade], rng, cfg.elastic_grid)
     blur = rng.random(n) < cfg.blur_probability
     if blur.any():
         x[blur] = _blur(x[blur])

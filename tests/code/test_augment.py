@@ -8,7 +8,7 @@ from training.augment import AugmentConfig, augment_batch
 
 IDENTITY = AugmentConfig(max_rotation_deg=0, scale_range=(1, 1), max_aspect_change=0, max_shear=0, max_shift_px=0,
                          elastic_alpha_px=0, thicken_probability=0, thin_probability=0, blur_probability=0,
-                         noise_probability=0)
+                         noise_probability=0, fade_probability=0)
 
 
 def _digits(mnist, n=256):
