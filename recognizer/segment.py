@@ -76,8 +76,11 @@ def _belong_together(left: _Blob, right: _Blob) -> bool:
     Strokes stacked above one another (a 5's bar, a 7's bar) overlap a lot horizontally. Parts
     side by side belong together when they nearly touch and either occupy different heights (a 9's
     loop and its tail) or one is a short but substantial part of the other (an open 4's corner
-    beside its stem): neighbouring digits of a number share their height band and size.
+    beside its stem): neighbouring digits of a number share their height band and size. A line
+    under the writing (an underline, a rule) belongs to no digit, however much it overlaps them.
     """
+    if _underlines(left, right) or _underlines(right, left):
+        return False
     overlap = min(left.right, right.right) - max(left.x, right.x)
     if overlap >= 0.5 * min(left.w, right.w):
         return True
@@ -91,6 +94,13 @@ def _belong_together(left: _Blob, right: _Blob) -> bool:
     if shared < 0.6 * small.h:
         return True
     return small.h < 0.5 * big.h and small.area >= 0.25 * big.area
+
+
+def _underlines(line: _Blob, other: _Blob) -> bool:
+    """``line`` is a thin flat stroke lying under ``other`` (not a 5's or a 7's bar, which sit on top)."""
+    thickness = line.area / max(1, line.w)
+    flat_and_thin = line.w > 3 * line.h and line.h < 1.6 * thickness
+    return flat_and_thin and line.y >= other.y + 0.8 * other.h
 
 
 def group_digits(blobs: list[_Blob]) -> list[_Blob]:
