@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
-
 from bot.storage import FeedbackStats, Stats
+from training.report import draw_confusion
 
 
 def usage_chart(stats: Stats, feedback: FeedbackStats) -> bytes:
@@ -28,15 +27,8 @@ def usage_chart(stats: Stats, feedback: FeedbackStats) -> bytes:
     per_day.tick_params(axis="x", labelrotation=60, labelsize=7)
     digits.bar([str(d) for d in stats.digits_read], list(stats.digits_read.values()), color="#40a070")
     digits.set_title("Digits read")
-    confusion.imshow(np.log1p(feedback.confusion), cmap="Blues")
-    for (row, col), count in np.ndenumerate(feedback.confusion):
-        if count:
-            confusion.text(col, row, str(count), ha="center", va="center", fontsize=7)
-    confusion.set_xticks(range(10))
-    confusion.set_yticks(range(10))
-    confusion.set_xlabel("model said")
-    confusion.set_ylabel("user says")
-    confusion.set_title(f"Feedback: {feedback.samples} digits")
+    draw_confusion(confusion, feedback.confusion, f"Feedback: {feedback.samples} digits", true_label="user says",
+                   predicted_label="model said")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

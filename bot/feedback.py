@@ -32,20 +32,26 @@ def keypad(answer_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[:5], buttons[5:]])
 
 
-async def _answer_for_query(update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str) -> dict[str, Any] | None:
-    """The stored answer a button press refers to, or None (after telling the user) if it is not usable."""
+async def pressed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str) -> dict[str, Any] | None:
+    """The stored answer a button press refers to, or None (after telling the user) when it is gone,
+    malformed, or belongs to another chat."""
     query = update.callback_query
-    lang = language(update)
     try:
         answer_id = int(query.data.removeprefix(prefix).split(":")[0])
     except ValueError:
         answer_id = -1
     row = await asyncio.to_thread(storage_of(context).answer, answer_id)
     if row is None or query.message is None or row["chat_id"] != query.message.chat.id:
-        await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
+        await query.answer(texts.text(language(update), "saw_gone"), show_alert=True)
         return None
-    if await asyncio.to_thread(storage_of(context).has_feedback, answer_id):
-        await query.answer(texts.text(lang, "already_noted"))
+    return row
+
+
+async def _answer_for_query(update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str) -> dict[str, Any] | None:
+    """Like ``pressed_answer``, but also None (with thanks) when the answer already has feedback."""
+    row = await pressed_answer(update, context, prefix)
+    if row is not None and await asyncio.to_thread(storage_of(context).has_feedback, row["id"]):
+        await update.callback_query.answer(texts.text(language(update), "already_noted"))
         return None
     return row
 

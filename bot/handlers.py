@@ -17,7 +17,7 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.context import language, models_of, settings_of, storage_of
-from bot.feedback import SAW_PREFIX, answer_keyboard, typed_correction
+from bot.feedback import SAW_PREFIX, answer_keyboard, pressed_answer, typed_correction
 from bot.logging_setup import redact
 from bot.storage import Storage
 from recognizer import ImageDecodeError, Recognition
@@ -107,12 +107,10 @@ async def what_i_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """Send the 28x28 inputs of an earlier answer, enlarged, as a picture."""
     query = update.callback_query
     lang = language(update)
-    try:
-        answer_id = int(query.data.removeprefix(SAW_PREFIX))
-    except ValueError:
-        answer_id = -1
-    row = await asyncio.to_thread(storage_of(context).answer, answer_id)
-    if row is None or not row.get("inputs") or row["chat_id"] != query.message.chat.id:
+    row = await pressed_answer(update, context, SAW_PREFIX)
+    if row is None:
+        return
+    if not row.get("inputs"):
         await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
         return
     await query.answer()

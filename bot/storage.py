@@ -233,15 +233,6 @@ class Storage:
         return FeedbackStats(verdicts.get("right", 0), verdicts.get("wrong", 0), len(pairs), accuracy, per_digit,
                              confusion)
 
-    def samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All feedback samples: images (N, 28, 28) uint8, labels (N,), and their ids (N,)."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, image, label FROM samples ORDER BY id").fetchall()
-        if not rows:
-            return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
-        images = np.stack([np.frombuffer(r[1], np.uint8).reshape(28, 28) for r in rows])
-        return images, np.array([r[2] for r in rows], np.int64), np.array([r[0] for r in rows], np.int64)
-
     # --- /train runs --------------------------------------------------------------------------------
 
     def start_run(self, chat_id: int, epochs: int) -> int:

@@ -26,12 +26,6 @@ class Ink:
     labels: np.ndarray  # int32 label of each pixel's piece above the weak threshold (0: paper)
     stats: np.ndarray  # cv2.connectedComponentsWithStats rows for those pieces
     stroke: np.ndarray  # bool per label: the piece holds strong ink, so it is a stroke
-    threshold: float  # the weak threshold, as a fraction of full strength
-
-    @property
-    def mask(self) -> np.ndarray:
-        """uint8 0/1 image of the strokes."""
-        return self.stroke[self.labels].astype(np.uint8)
 
     @property
     def fraction(self) -> float:
@@ -147,7 +141,7 @@ def binarise(strength: np.ndarray) -> Ink:
     count, labels, stats, _ = _connected_pieces((strength >= low).astype(np.uint8))
     seeded = np.bincount(labels[strength >= high], minlength=count) > 0
     seeded[0] = False
-    return Ink(strength=strength, labels=labels, stats=stats, stroke=seeded, threshold=low / 255.0)
+    return Ink(strength=strength, labels=labels, stats=stats, stroke=seeded)
 
 
 def find_ink(grey: np.ndarray) -> Ink:

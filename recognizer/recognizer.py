@@ -112,7 +112,9 @@ class Recognizer:
 
         Most photos are read at WORK_SIDE pixels. Writing that is small in a large photo (a number
         across part of the page, a thin pen far away) is decoded again at DETAIL_SIDE and only the
-        region around the writing is searched, so detail is spent only where it is needed.
+        region around the writing is searched, so detail is spent only where it is needed. A large
+        photo where nothing was found is searched whole at DETAIL_SIDE, since faint thin strokes
+        may only show there; that costs a second decode, for empty photos only.
         """
         grey, to_original = decode_image(image)
         found = extract_digits(grey, score=self._top_probability)

@@ -20,10 +20,9 @@ def _pyplot():
     return plt
 
 
-def plot_confusion(confusion: np.ndarray, path: Path, title: str) -> None:
-    """Counts per (true, predicted) digit, diagonal included, as a labelled heat map."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 5.4), dpi=100)
+def draw_confusion(ax, confusion: np.ndarray, title: str, true_label: str = "true digit",
+                   predicted_label: str = "predicted digit") -> None:
+    """Counts per (true, predicted) digit on a matplotlib axis, as a labelled heat map (log scale)."""
     shown = np.log1p(confusion)
     ax.imshow(shown, cmap="Blues")
     for (row, col), count in np.ndenumerate(confusion):
@@ -32,9 +31,16 @@ def plot_confusion(confusion: np.ndarray, path: Path, title: str) -> None:
                     color="white" if shown[row, col] > shown.max() * 0.6 else "black")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
-    ax.set_xlabel("predicted digit")
-    ax.set_ylabel("true digit")
+    ax.set_xlabel(predicted_label)
+    ax.set_ylabel(true_label)
     ax.set_title(title)
+
+
+def plot_confusion(confusion: np.ndarray, path: Path, title: str) -> None:
+    """The MNIST test confusion matrix as a PNG."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5.4), dpi=100)
+    draw_confusion(ax, confusion, title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
