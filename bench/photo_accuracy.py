@@ -1,10 +1,12 @@
-"""Accuracy on folders of labelled photos (labels in file names: NNNN_<label>.<ext>).
+"""Accuracy and calibration on folders of labelled photos (labels in file names: NNNN_<label>.<ext>).
 
-    python bench/photo_accuracy.py [PHOTOS_DIR] [--models-dir DIR]
+    python bench/photo_accuracy.py [PHOTOS_DIR] [--models-dir DIR] [--misses]
 
-PHOTOS_DIR defaults to $PHOTOS_DEV or ../shared/data/photos-dev, with single/<source>/ and
-multi/<source>/ sub-folders. Reports overall accuracy, the average over sources (one source is one
-writer), per digit, the misses, and exact numbers read for multi-digit folders.
+PHOTOS_DIR defaults to $PHOTOS_DEV or ../shared/data/photos-dev, with single/<writer>/ and
+multi/<source>/ sub-folders. For the single digits (all writers together) and for every multi-digit
+source and all of them together it reports: exact share, exact averaged per writer or source,
+expected calibration error (10 bins of stated confidence), the share answered "ok" and how many of
+those are right.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import photos_dir, save  # noqa: E402
 from recognizer import ImageDecodeError, Recognizer  # noqa: E402
+from recognizer.evaluation import Answer, summarise  # noqa: E402
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
@@ -32,63 +33,55 @@ def labelled_photos(folder: Path) -> dict[str, list[tuple[Path, str]]]:
     return by_source
 
 
-def read(recognizer: Recognizer, file: Path) -> str:
+def answer(recognizer: Recognizer, source: str, file: Path, label: str) -> Answer:
     try:
-        return recognizer.recognize(file.read_bytes()).number
+        result = recognizer.recognize(file.read_bytes())
     except ImageDecodeError as error:
-        return f"<{type(error).__name__}>"
+        return Answer(source, label, f"<{type(error).__name__}>", 0.0, "error")
+    return Answer(source, label, result.number, result.confidence, result.status)
 
 
-def evaluate_single(recognizer: Recognizer, folder: Path) -> dict:
-    per_source: dict[str, list[bool]] = {}
-    per_digit: dict[str, list[bool]] = defaultdict(list)
-    misses = []
-    for source, photos in labelled_photos(folder).items():
-        per_source[source] = []
-        for file, label in photos:
-            got = read(recognizer, file)
-            per_source[source].append(got == label)
-            per_digit[label].append(got == label)
-            if got != label:
-                misses.append(f"{source}/{file.name}: read {got or 'nothing'!r}")
-    flat = [ok for oks in per_source.values() for ok in oks]
-    return {
-        "photos": len(flat),
-        "accuracy": float(np.mean(flat)) if flat else 0.0,
-        "accuracy_averaged_per_source": float(np.mean([np.mean(v) for v in per_source.values()])) if flat else 0.0,
-        "per_source": {s: f"{sum(v)}/{len(v)}" for s, v in per_source.items()},
-        "per_digit": {d: round(float(np.mean(v)), 4) for d, v in sorted(per_digit.items())},
-        "misses": misses,
-    }
-
-
-def evaluate_multi(recognizer: Recognizer, folder: Path) -> dict:
-    results = {}
-    for source, photos in labelled_photos(folder).items():
-        exact = [read(recognizer, file) == label for file, label in photos]
-        results[source] = {"numbers": len(exact), "exact": float(np.mean(exact)) if exact else 0.0}
-    return results
+def line(name: str, figures: dict) -> str:
+    ok_right = "-" if figures["ok_right"] is None else f"{figures['ok_right']:.1%}"
+    return (f"{name}: {figures['exact']:.1%} exact of {figures['count']} "
+            f"({figures['exact_averaged_per_group']:.1%} averaged per writer/source), "
+            f"calibration error {figures['calibration_error']:.3f}, mean confidence {figures['mean_confidence']:.1%}, "
+            f"answered ok {figures['answered_ok']:.1%} of which right {ok_right}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", nargs="?", type=Path, default=photos_dir())
     parser.add_argument("--models-dir", type=Path)
+    parser.add_argument("--misses", action="store_true", help="list every photo read wrong")
     args = parser.parse_args()
     recognizer = Recognizer.load(args.models_dir)
     results: dict = {"model": recognizer.version, "folder": str(args.folder)}
-    if (args.folder / "single").is_dir():
-        single = results["single"] = evaluate_single(recognizer, args.folder / "single")
-        print(f"single digits: {single['accuracy']:.1%} of {single['photos']} photos, "
-              f"{single['accuracy_averaged_per_source']:.1%} averaged per writer")
-        print("  per writer:", single["per_source"])
-        print("  per digit: ", single["per_digit"])
-        for miss in single["misses"]:
-            print("  miss:", miss)
-    if (args.folder / "multi").is_dir():
-        multi = results["multi"] = evaluate_multi(recognizer, args.folder / "multi")
-        for source, figures in multi.items():
-            print(f"numbers ({source}): {figures['exact']:.1%} of {figures['numbers']} read exactly")
+    for kind in ("single", "multi"):
+        if not (args.folder / kind).is_dir():
+            continue
+        read = {source: [(f, answer(recognizer, source, f, label)) for f, label in photos]
+                for source, photos in labelled_photos(args.folder / kind).items()}
+        answers = {source: [a for _, a in pairs] for source, pairs in read.items()}
+        everything = [a for per_source in answers.values() for a in per_source]
+        results[kind] = {"all": summarise(everything)}
+        print(line(f"{kind}, all", results[kind]["all"]))
+        if kind == "single":
+            print("  per writer:", results[kind]["all"]["per_group"])
+            by_digit = defaultdict(list)
+            for a in everything:
+                by_digit[a.truth].append(a.right)
+            results[kind]["per_digit"] = {d: f"{sum(v)}/{len(v)}" for d, v in sorted(by_digit.items())}
+            print("  per digit: ", results[kind]["per_digit"])
+        else:
+            for source, per_source in answers.items():
+                results[kind][source] = summarise(per_source)
+                print(line(f"  {source}", results[kind][source]))
+        results[kind]["misses"] = [f"{a.group}/{f.name}: read {a.number or 'nothing'!r} ({a.confidence:.0%}, {a.status})"
+                                   for pairs in read.values() for f, a in pairs if not a.right]
+        if args.misses:
+            for miss in results[kind]["misses"]:
+                print("  miss:", miss)
     print(f"saved {save('photo_accuracy', results)}")
 
 

@@ -61,3 +61,47 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted, dtype=np.float32)
     return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+PIECES_FILE = "pieces.npz"
+
+
+class PieceClassifier:
+    """Whether a candidate piece is a whole digit, not writing at all, or a wrong cut (three probabilities).
+
+    A dense network over the piece's MNIST pixels (scaled to 0-1) and its description from
+    ``recognizer.segment`` (standardised with the training set's mean and spread, stored alongside).
+    """
+
+    def __init__(self, network: DenseClassifier, feature_mean: np.ndarray, feature_std: np.ndarray) -> None:
+        self.network = network
+        self.feature_mean = np.asarray(feature_mean, np.float32)
+        self.feature_std = np.asarray(feature_std, np.float32)
+
+    @classmethod
+    def from_npz(cls, path: str | Path) -> PieceClassifier:
+        with np.load(path, allow_pickle=False) as archive:
+            count = int(archive["layer_count"])
+            network = DenseClassifier([archive[f"kernel_{i}"] for i in range(count)],
+                                      [archive[f"bias_{i}"] for i in range(count)], 1.0)
+            return cls(network, archive["feature_mean"], archive["feature_std"])
+
+    def save_npz(self, path: str | Path) -> None:
+        arrays = {f"kernel_{i}": k for i, k in enumerate(self.network.kernels)}
+        arrays.update({f"bias_{i}": b for i, b in enumerate(self.network.biases)})
+        with open(path, "wb") as handle:
+            np.savez(handle, layer_count=np.int64(len(self.network.kernels)), feature_mean=self.feature_mean,
+                     feature_std=self.feature_std, **arrays)
+
+    def classify(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Probabilities (N, 3): whole digit, not writing, wrong cut."""
+        if len(images) == 0:
+            return np.zeros((0, 3), np.float32)
+        return self.network.classify(piece_inputs(images, features, self.feature_mean, self.feature_std))
+
+
+def piece_inputs(images: np.ndarray, features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """The piece network's input rows: pixels in 0-1, then the description standardised by ``mean``, ``std``."""
+    pixels = np.asarray(images, np.float32).reshape(len(images), -1) / np.float32(255.0)
+    described = (np.asarray(features, np.float32) - mean) / std
+    return np.concatenate([pixels, described], axis=1)

@@ -16,6 +16,7 @@ import numpy as np
 MIN_CONTRAST = 56  # weakest ink (darkness relative to the paper, of 255) that can start a stroke
 LINE_SEARCH_SIDE = 160  # ruled lines are searched for on a copy this long in their direction
 LINE_MIN_STRENGTH = 20  # of 255: fainter runs are paper texture, not lines
+FINE_PAPER_STROKES = 5  # the fine paper estimate's kernel, in stroke widths (plus room for junctions)
 
 
 @dataclass
@@ -59,9 +60,12 @@ def _percentiles(values: np.ndarray, *percents: float) -> list[int]:
 def ink_strength(grey: np.ndarray) -> np.ndarray:
     """Relative darkness of each pixel against the local paper brightness, 0 (paper) to 255 (black).
 
-    The paper's brightness is a grey-level closing (which removes the thin dark strokes) taken on a
-    reduced copy, so shadows and uneven light divide out at little cost. All in uint8, where
-    OpenCV's vectorised paths make each step a fraction of a millisecond.
+    The paper's brightness is a grey-level closing, which paints over thin dark strokes with the
+    paper around them. A first, coarse estimate on a reduced copy evens out light across the photo.
+    A closing that wide would also paint over shadows narrower than itself (a finger's shadow) and
+    leave them looking like ink, so the paper is estimated again at full size with a kernel a few
+    stroke widths wide, measured on the first estimate's ink: shadows wider than a stroke then stay
+    paper. All in uint8, where OpenCV's vectorised paths make each step a fraction of a millisecond.
     """
     g = grey if ink_is_dark(grey) else cv2.bitwise_not(grey)  # light ink on dark paper: a blackboard, MNIST
     h, w = g.shape
@@ -69,13 +73,36 @@ def ink_strength(grey: np.ndarray) -> np.ndarray:
     small = cv2.resize(g, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
     k = max(3, int(round(max(small.shape) / 5)) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    # Ink is dark and thin: a closing paints over it with the surrounding paper, and unlike a plain
-    # max filter it does not lift the estimate to the brightest grain nearby.
+    # Unlike a plain max filter, a closing does not lift the estimate to the brightest grain nearby.
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
     paper = cv2.GaussianBlur(paper, (k, k), 0)
     paper = np.maximum(paper, cv2.dilate(small, np.ones((3, 3), np.uint8)))
     paper = np.maximum(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), 16)
-    return cv2.divide(cv2.subtract(paper, g), paper, scale=255.0)
+    coarse = cv2.divide(cv2.subtract(paper, g), paper, scale=255.0)
+    fine = max(5, int(round(FINE_PAPER_STROKES * _stroke_width(coarse))) | 1)
+    if fine >= k / scale / 2:
+        return coarse
+    fine_paper = cv2.morphologyEx(g, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (fine, fine)))
+    fine_paper = np.maximum(cv2.blur(fine_paper, (fine, fine)), 16)
+    return cv2.divide(cv2.subtract(fine_paper, g), fine_paper, scale=255.0)
+
+
+def _stroke_width(strength: np.ndarray) -> float:
+    """Typical width of the strong ink's strokes in pixels (twice area over perimeter); 0 without ink.
+
+    Only pieces of at least a tenth of the largest count, so that specks of grain do not pass for
+    a fine pen.
+    """
+    strong = (strength >= max(_otsu(strength), MIN_CONTRAST)).astype(np.uint8)
+    count, labels, stats, _ = _connected_pieces(strong)
+    if count <= 1:
+        return 0.0
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.flatnonzero(areas >= 0.1 * areas.max()) + 1
+    strong = np.isin(labels, keep).astype(np.uint8)
+    contours, _ = cv2.findContours(strong, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(np.count_nonzero(strong)) / perimeter if perimeter else 0.0
 
 
 def _otsu(values: np.ndarray) -> int:

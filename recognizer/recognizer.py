@@ -10,27 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from recognizer.classifier import WEIGHTS_FILE, DenseClassifier
-from recognizer.decode import decode_image
+from recognizer.classifier import PIECES_FILE, WEIGHTS_FILE, DenseClassifier, PieceClassifier
+from recognizer.confidence import Calibration, signals
 from recognizer.model_store import ModelError, read_manifest, resolve_version_dir
-from recognizer.preprocess import (
-    MNIST_STROKE_FRACTION,
-    PREPROCESSING_VERSION,
-    DigitImage,
-    extract_digits,
-    fit_to_mnist,
-)
+from recognizer.preprocess import PREPROCESSING_VERSION, Found, find_candidates
+from recognizer.reading import best_readings
 
-# Digits shorter than this at the working size are read again from a sharper decode of their region.
-SMALL_DIGIT_PX = 40
-DETAIL_SIDE = 1024
-
-# Digits read with less confidence than this get a second look over a few re-renderings.
-SECOND_LOOK_BELOW = 0.9
-SECOND_LOOK_RENDERINGS = ((0.75, 0.0), (1.35, 0.0), (1.0, -0.15), (1.0, 0.15))
-
-# Below this calibrated probability a digit is reported as a guess with alternatives, not an answer.
+# Below this probability that the whole answer is right, it is given as a guess with alternatives.
 UNSURE_BELOW = 0.6
+# A digit whose own probability is below this is named as a digit in doubt.
+DOUBTFUL_DIGIT = 0.8
+ALTERNATIVES = 3
 
 STATUS_OK = "ok"
 STATUS_UNSURE = "unsure"
@@ -40,7 +30,7 @@ STATUS_NO_DIGIT = "no_digit"
 @dataclass
 class DigitResult:
     digit: int
-    confidence: float
+    confidence: float  # the digit network's probability of this digit, for this piece
     top3: list[tuple[int, float]]
     box: tuple[int, int, int, int]  # x, y, width, height in the upright original photo's pixels
     mnist: np.ndarray = field(repr=False)  # the 28x28 input the model saw
@@ -54,23 +44,37 @@ class DigitResult:
 class Recognition:
     status: str  # ok, unsure or no_digit
     number: str  # the digits left to right; empty when there are none
-    confidence: float  # of the whole number: the product of the digits' confidences
+    confidence: float  # probability that ``number`` is exactly right (calibrated)
     digits: list[DigitResult]
     seconds: float = 0.0
+    alternatives: list[tuple[str, float]] = field(default_factory=list)  # other readings, likeliest first
+    signals: np.ndarray | None = field(default=None, repr=False)  # what the confidence was computed from
+
+    @property
+    def doubtful(self) -> list[int]:
+        """Positions of the digits the network is least sure of (those below DOUBTFUL_DIGIT)."""
+        return [i for i, d in enumerate(self.digits) if d.confidence < DOUBTFUL_DIGIT]
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "number": self.number, "confidence": round(self.confidence, 4),
-                "digits": [d.to_dict() for d in self.digits]}
+                "digits": [d.to_dict() for d in self.digits],
+                "alternatives": [[number, round(p, 4)] for number, p in self.alternatives]}
 
 
 class Recognizer:
     """A loaded model plus the photo pipeline. Thread-safe: it holds no mutable state after loading."""
 
-    def __init__(self, classifier: DenseClassifier, manifest: dict[str, Any], version_dir: Path | None = None) -> None:
+    def __init__(self, classifier: DenseClassifier, manifest: dict[str, Any], version_dir: Path | None = None,
+                 pieces: PieceClassifier | None = None) -> None:
+        if pieces is None:
+            raise ModelError("This model has no piece network (pieces.npz); retrain it with `digitbot train`.")
         self.classifier = classifier
+        self.pieces = pieces
         self.manifest = manifest
         self.version_dir = version_dir
         self.temperature = float(manifest.get("temperature", 1.0))
+        self.piece_weight = float(manifest.get("piece_weight", 1.0))
+        self.calibration = Calibration.from_manifest(manifest)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> Recognizer:
@@ -89,9 +93,10 @@ class Recognizer:
                 "matching model.")
         try:
             classifier = DenseClassifier.from_npz(version_dir / WEIGHTS_FILE)
+            pieces = PieceClassifier.from_npz(version_dir / PIECES_FILE)
         except (OSError, KeyError, ValueError) as error:
             raise ModelError(f"The weights in {version_dir} could not be read: {error}") from None
-        return cls(classifier, manifest, version_dir)
+        return cls(classifier, manifest, version_dir, pieces)
 
     @property
     def version(self) -> str:
@@ -104,54 +109,6 @@ class Recognizer:
             raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
         return self.classifier.classify(images)
 
-    def _top_probability(self, images: np.ndarray) -> np.ndarray:
-        return self.classifier.classify(images, temperature=self.temperature).max(axis=1)
-
-    def _find_digits(self, image: bytes) -> tuple[list[DigitImage], float]:
-        """Digits at the fast working size; where they come out small, again from a sharper decode.
-
-        Most photos are read at WORK_SIDE pixels. Writing that is small in a large photo (a number
-        across part of the page, a thin pen far away) is decoded again at DETAIL_SIDE and only the
-        region around the writing is searched, so detail is spent only where it is needed. A large
-        photo where nothing was found is searched whole at DETAIL_SIDE, since faint thin strokes
-        may only show there; that costs a second decode, for empty photos only.
-        """
-        grey, to_original = decode_image(image)
-        found = extract_digits(grey, score=self._top_probability)
-        if to_original <= 1.0 or (found and max(d.box[3] for d in found) >= SMALL_DIGIT_PX):
-            return found, to_original
-        detailed, to_original_detailed = decode_image(image, work_side=DETAIL_SIDE)
-        ratio = to_original / to_original_detailed
-        if found:
-            x0 = min(d.box[0] for d in found)
-            y0 = min(d.box[1] for d in found)
-            x1 = max(d.box[0] + d.box[2] for d in found)
-            y1 = max(d.box[1] + d.box[3] for d in found)
-            margin = 0.5 * (y1 - y0)
-            left, top = max(0, int((x0 - margin) * ratio)), max(0, int((y0 - margin) * ratio))
-            right, bottom = int((x1 + margin) * ratio) + 1, int((y1 + margin) * ratio) + 1
-        else:
-            left, top, right, bottom = 0, 0, detailed.shape[1], detailed.shape[0]
-        region = detailed[top:bottom, left:right]
-        refound = extract_digits(region, score=self._top_probability)
-        if not refound:
-            return found, to_original
-        for digit in refound:
-            x, y, w, h = digit.box
-            digit.box = (x + left, y + top, w, h)
-        return refound, to_original_detailed
-
-    def _second_look(self, digit: DigitImage, first: np.ndarray) -> np.ndarray:
-        """Average the model's answers over a few plausible renderings of a digit it is unsure of.
-
-        A thinner and a thicker pen, a slight lean either way: a guess that survives these is
-        likelier right. Confident digits skip this, so it costs time only where it can help.
-        """
-        variants = np.stack([fit_to_mnist(digit.ink, MNIST_STROKE_FRACTION * width, slant)
-                             for width, slant in SECOND_LOOK_RENDERINGS])
-        others = self.classifier.classify(variants, temperature=self.temperature)
-        return (first + others.sum(axis=0)) / (1 + len(others))
-
     def recognize(self, image: bytes) -> Recognition:
         """Read the digit or number in a photo.
 
@@ -159,20 +116,37 @@ class Recognizer:
             recognizer.decode.ImageDecodeError: the bytes are not a usable picture.
         """
         started = time.perf_counter()
-        found, to_original = self._find_digits(image)
-        if not found:
-            return Recognition(STATUS_NO_DIGIT, "", 0.0, [], time.perf_counter() - started)
-        inputs = np.stack([d.mnist for d in found])
-        probabilities = self.classifier.classify(inputs, temperature=self.temperature)
-        for index in np.flatnonzero(probabilities.max(axis=1) < SECOND_LOOK_BELOW):
-            probabilities[index] = self._second_look(found[index], probabilities[index])
+        recognition = self.read(find_candidates(image))
+        recognition.seconds = time.perf_counter() - started
+        return recognition
+
+    def read(self, found: Found, piece_weight: float | None = None) -> Recognition:
+        """Read the candidates found in a photo: the best reading, how sure, and the alternatives.
+
+        ``piece_weight`` overrides the manifest's, for calibration.
+        """
+        cands = found.candidates
+        if cands is None:
+            return Recognition(STATUS_NO_DIGIT, "", 0.0, [])
+        mnist = cands.mnist
+        digit_probs = self.classifier.classify(mnist, temperature=self.temperature)
+        piece_probs = self.pieces.classify(mnist, cands.features)
+        weight = self.piece_weight if piece_weight is None else piece_weight
+        readings = best_readings(cands, digit_probs, piece_probs, weight)
+        if not readings or not readings[0].number:
+            share = readings[0].share if readings else 1.0
+            return Recognition(STATUS_NO_DIGIT, "", share, [],
+                               alternatives=[(r.number, r.share) for r in readings[1 : ALTERNATIVES + 1] if r.number])
+        best = readings[0]
         digits = []
-        for candidate, probs in zip(found, probabilities):
+        for index in best.pieces:
+            probs = digit_probs[index]
             order = np.argsort(probs)[::-1][:3]
-            box = tuple(int(round(v * to_original)) for v in candidate.box)
-            digits.append(DigitResult(int(order[0]), float(probs[order[0]]),
-                                      [(int(d), float(probs[d])) for d in order], box, candidate.mnist))
-        confidence = float(np.prod([d.confidence for d in digits]))
-        status = STATUS_OK if min(d.confidence for d in digits) >= UNSURE_BELOW else STATUS_UNSURE
-        number = "".join(str(d.digit) for d in digits)
-        return Recognition(status, number, confidence, digits, time.perf_counter() - started)
+            digits.append(DigitResult(int(order[0]), float(probs[order[0]]), [(int(d), float(probs[d])) for d in order],
+                                      found.original_box(cands.pieces[index].box), cands.pieces[index].mnist))
+        evidence = signals(best.share, min(d.confidence for d in digits),
+                           float(piece_probs[list(best.pieces), 0].min()), len(digits))
+        confidence = self.calibration.probability(evidence)
+        status = STATUS_OK if confidence >= UNSURE_BELOW else STATUS_UNSURE
+        alternatives = [(r.number, r.share) for r in readings[1 : ALTERNATIVES + 1]]
+        return Recognition(status, best.number, confidence, digits, alternatives=alternatives, signals=evidence)

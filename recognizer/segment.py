@@ -1,35 +1,49 @@
-"""From strokes to digits: group the strokes of each digit, drop separators, split touching digits."""
+"""From strokes to candidate digits: every plausible way to cut the writing into pieces.
+
+Nothing here decides what is a digit. The strokes are cut into small *atoms* (whole strokes, and
+slices of wide strokes where touching digits may meet), ordered left to right, and every run of
+neighbouring atoms that could be one digit becomes a candidate *piece*. Each piece is brought into
+MNIST form and described by a few numbers about its shape and surroundings; the networks then
+say which pieces are digits (``recognizer.reading`` keeps the best-believed way through them).
+Pieces of a digit, two digits at once, separators, specks, shadows and the paper's edge are all
+candidates too: telling them apart is learned (``training.pieces``), not written here as rules.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from recognizer.ink import Ink
 from recognizer.mnist_format import fit_to_mnist, stroke_width
 
-MAX_DIGITS = 12
-SPLIT_ASPECT = 1.0  # groups wider than tall may be several touching digits
-SPLIT_PRICE = 0.05  # log-belief each digit of a split costs, so that extra cuts must earn their place
-WIDEST_DIGIT = 1.5  # no single handwritten digit is much wider than tall, whatever the model thinks
-FLATTEST_DIGIT = 2.5  # ...except a squashed 0 or 2 written on its own, which still stays below this
+MAX_ATOMS = 90  # more than this is texture or scribble, not a number
+MAX_ATOMS_PER_PIECE = 10
+WIDEST_PIECE = 1.6  # in digit heights: no digit is wider, so no candidate either
+SHORTEST_DIGIT = 0.45  # in digit heights: a run of atoms lower than this is no digit
+LINE_LENGTH = 0.8  # horizontal runs of ink at least this long (in digit heights) and...
+LINE_THICKNESS = 2.5  # ...thinner than this many pen widths are strokes of their own (underlines)
+CUT_WIDER_THAN = 0.75  # strokes wider than this (in digit heights) may hold touching digits
 NECK_STROKES = 1.5  # a cut between touching digits crosses at most about this many strokes
-GRID_STEP = 0.1  # extra cut candidates every this many heights, for cursive that never thins
-
-# Given MNIST images (N, 28, 28), how much the model believes in each (N,), e.g. its top probability.
-Scorer = Callable[[np.ndarray], np.ndarray]
+GRID_STEP = 0.17  # extra cut candidates every this many digit heights, for cursive that never thins
+CONTEXT_ROWS, CONTEXT_COLS = 12, 20  # the thumbnail of the ink around a piece
+CONTEXT_HEIGHT, CONTEXT_WIDTH = 1.6, 2.6  # ...covering this many digit heights around its centre
+SHAPE_FEATURES = 19
+FEATURE_COUNT = SHAPE_FEATURES + CONTEXT_ROWS * CONTEXT_COLS
 
 
 @dataclass
-class _Blob:
+class Stroke:
+    """One connected piece of ink: its label in ``Ink.labels`` and its box."""
+
+    label: int
     x: int
     y: int
     w: int
     h: int
     area: int
-    labels: list[int]
 
     @property
     def right(self) -> int:
@@ -39,127 +53,285 @@ class _Blob:
     def bottom(self) -> int:
         return self.y + self.h
 
-    def merge(self, other: _Blob) -> _Blob:
-        x, y = min(self.x, other.x), min(self.y, other.y)
-        return _Blob(x, y, max(self.right, other.right) - x, max(self.bottom, other.bottom) - y,
-                     self.area + other.area, self.labels + other.labels)
+
+@dataclass
+class Atom:
+    """A stroke, or a slice of columns of a wide stroke: the unit pieces are made of."""
+
+    label: int
+    x0: int  # first column
+    x1: int  # one past the last column
+    y0: int
+    y1: int
+    area: int
+    cut_left: int  # ink pixels in the column where this slice was cut from its stroke (0: the stroke's own edge)
+    cut_right: int
+
+    @property
+    def centre(self) -> float:
+        return (self.x0 + self.x1) / 2.0
 
 
-def strokes(ink: Ink) -> list[_Blob]:
-    """The strokes, without specks and without the paper's edges."""
+@dataclass
+class Piece:
+    """A run of neighbouring atoms that might be one digit, in MNIST form, with its description."""
+
+    start: int  # first atom
+    stop: int  # one past the last atom
+    box: tuple[int, int, int, int]  # x, y, w, h in the image searched
+    ink: np.ndarray  # uint8 crop of the box, 1 = this piece's ink (for re-renderings)
+    mnist: np.ndarray  # (28, 28) uint8
+    features: np.ndarray  # (FEATURE_COUNT,) float32
+
+
+@dataclass
+class Candidates:
+    """All pieces of one image, over atoms ``0..atom_count``; a reading is a path through them."""
+
+    atom_count: int
+    pieces: list[Piece]
+    digit_height: float  # how tall the writing's digits are, in pixels of the image searched
+    stroke_width: float  # their typical pen width, in the same pixels
+
+    @property
+    def mnist(self) -> np.ndarray:
+        return np.stack([p.mnist for p in self.pieces]) if self.pieces else np.zeros((0, 28, 28), np.uint8)
+
+    @property
+    def features(self) -> np.ndarray:
+        if not self.pieces:
+            return np.zeros((0, FEATURE_COUNT), np.float32)
+        return np.stack([p.features for p in self.pieces])
+
+
+def strokes(ink: Ink) -> list[Stroke]:
+    """The strokes, without specks, without the paper's edges and frames."""
     h, w = ink.labels.shape
-    blobs = [_Blob(*(int(v) for v in ink.stats[i, :5]), [int(i)]) for i in np.flatnonzero(ink.stroke)]
-    blobs = [b for b in blobs if not _is_edge_artifact(b, w, h)]
-    if not blobs:
+    found = [Stroke(int(i), *(int(v) for v in ink.stats[i, :5])) for i in np.flatnonzero(ink.stroke)]
+    found = [s for s in found if not _is_edge_artifact(s, w, h)]
+    if not found:
         return []
-    largest = max(b.area for b in blobs)
-    min_area = max(3, 0.04 * largest, 1e-5 * h * w)
-    return [b for b in blobs if b.area >= min_area]
+    largest = max(s.area for s in found)
+    min_area = max(3, 0.02 * largest, 1e-5 * h * w)
+    return [s for s in found if s.area >= min_area]
 
 
-def _is_edge_artifact(blob: _Blob, w: int, h: int) -> bool:
-    """Not writing: a band across the whole photo (the paper's edge, a table, a rule) or a frame.
-
-    A thin band across the full width is never part of a digit. A band down the full height is only
-    taken for an edge when it hugs the left or right border: in a tight crop a 1 looks the same.
-    """
-    fill = blob.area / float(blob.w * blob.h)
-    across = blob.w >= 0.9 * w and blob.h <= 0.12 * h
-    along_left_or_right = (blob.x == 0 or blob.right == w) and blob.h >= 0.9 * h and blob.w <= 0.15 * w
-    frame = blob.w >= 0.95 * w and blob.h >= 0.95 * h and fill < 0.25
+def _is_edge_artifact(stroke: Stroke, w: int, h: int) -> bool:
+    """Not writing: a band across the whole photo (the paper's edge, a table, a rule) or a frame."""
+    fill = stroke.area / float(stroke.w * stroke.h)
+    across = stroke.w >= 0.9 * w and stroke.h <= 0.12 * h
+    along_left_or_right = (stroke.x == 0 or stroke.right == w) and stroke.h >= 0.9 * h and stroke.w <= 0.15 * w
+    frame = stroke.w >= 0.95 * w and stroke.h >= 0.95 * h and fill < 0.25
     return across or along_left_or_right or frame
 
 
-def _belong_together(left: _Blob, right: _Blob) -> bool:
-    """Whether two stroke groups, ``right`` starting at or after ``left``, are parts of one digit.
+def digit_height(found: list[Stroke], shape: tuple[int, int]) -> float:
+    """The height of the writing's digits: the area-weighted upper quartile of the strokes' heights.
 
-    Strokes stacked above one another (a 5's bar, a 7's bar) overlap a lot horizontally. Parts
-    side by side belong together when they nearly touch and either occupy different heights (a 9's
-    loop and its tail) or one is a short but substantial part of the other (an open 4's corner
-    beside its stem): neighbouring digits of a number share their height band and size. A line
-    under the writing (an underline, a rule) belongs to no digit, however much it overlaps them.
+    Weighting by ink keeps dots and dashes from counting; the upper quartile keeps a digit split into
+    a body and a bar (a 5) from counting as half a digit. Strokes that run into the photo's border
+    (a table beyond the paper's edge, a shadow) do not count while there is writing clear of it;
+    in a tight crop, where the digit itself touches the border, they do.
     """
-    if _underlines(left, right) or _underlines(right, left):
-        return False
-    overlap = min(left.right, right.right) - max(left.x, right.x)
-    if overlap >= 0.5 * min(left.w, right.w):
-        return True
-    height = max(left.bottom, right.bottom) - min(left.y, right.y)
-    if -overlap > 0.15 * height:
-        return False
-    small, big = sorted((left, right), key=lambda b: b.h)
-    if small.w > 2.5 * small.h:  # a dash or an underline next to a digit
-        return False
-    shared = min(left.bottom, right.bottom) - max(left.y, right.y)
-    if shared < 0.6 * small.h:
-        return True
-    return small.h < 0.5 * big.h and small.area >= 0.25 * big.area
+    h, w = shape
+    inside = [s for s in found if s.x > 0 and s.y > 0 and s.right < w and s.bottom < h]
+    if inside and max(s.area for s in inside) >= 0.25 * max(s.area for s in found):
+        found = inside
+    heights = np.array([s.h for s in found], np.float64)
+    weights = np.array([s.area for s in found], np.float64)
+    order = np.argsort(heights)
+    cumulative = np.cumsum(weights[order])
+    return float(heights[order][np.searchsorted(cumulative, 0.75 * cumulative[-1])])
 
 
-def _underlines(line: _Blob, other: _Blob) -> bool:
-    """``line`` is a thin flat stroke lying under ``other`` (not a 5's or a 7's bar, which sit on top)."""
-    thickness = line.area / max(1, line.w)
-    flat_and_thin = line.w > 3 * line.h and line.h < 1.6 * thickness
-    return flat_and_thin and line.y >= other.y + 0.8 * other.h
+def separate_lines(labels: np.ndarray, found: list[Stroke], height: float, stroke: float
+                   ) -> tuple[np.ndarray, list[Stroke]]:
+    """Give long thin horizontal runs (underlines, dashes, a box's edge) strokes of their own.
+
+    An underline that touches the digits above it would otherwise join them into one stroke that
+    no vertical cut can separate. Splitting too much costs nothing: the pieces put the parts back
+    together where they are one digit (the foot of a 2).
+    """
+    length = int(LINE_LENGTH * height)
+    mask = np.zeros(labels.shape, np.uint8)
+    for s in found:
+        mask[s.y : s.bottom, s.x : s.right] |= (labels[s.y : s.bottom, s.x : s.right] == s.label).astype(np.uint8)
+    if length < 6:
+        return labels, found
+    runs = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    if not runs.any():
+        return labels, found
+    thick = cv2.morphologyEx(runs, cv2.MORPH_OPEN, np.ones((max(3, int(round(LINE_THICKNESS * stroke))), 1), np.uint8))
+    line = cv2.dilate(runs & (1 - thick), np.ones((3, 1), np.uint8)) & mask
+    if not line.any():
+        return labels, found
+    count, relabelled, stats, _ = cv2.connectedComponentsWithStats(mask & (1 - line), connectivity=8)
+    line_count, line_labels, line_stats, _ = cv2.connectedComponentsWithStats(line, connectivity=8)
+    relabelled[line > 0] = line_labels[line > 0] + (count - 1)
+    stats = np.vstack([stats, line_stats[1:]])
+    new = [Stroke(i, *(int(v) for v in stats[i, :5])) for i in range(1, count + line_count - 1)]
+    return relabelled, [s for s in new if s.area >= 3]
 
 
-def group_digits(blobs: list[_Blob]) -> list[_Blob]:
-    """Merge strokes of the same digit, order left to right, drop separators and underlines."""
-    groups: list[_Blob] = []
-    for blob in sorted(blobs, key=lambda b: b.x):
-        if groups and _belong_together(groups[-1], blob):
-            groups[-1] = groups[-1].merge(blob)
-        else:
-            groups.append(blob)
-    if not groups:
+def atoms(labels: np.ndarray, found: list[Stroke], height: float) -> list[Atom]:
+    """Cut wide strokes where touching digits may meet; every stroke or slice is an atom, left to right.
+
+    Strokes too wide to belong to any digit (an underline) go last, so that no run of atoms that
+    could be a digit has to include them.
+    """
+    result: list[Atom] = []
+    for s in found:
+        region = labels[s.y : s.bottom, s.x : s.right] == s.label
+        may_hold_digits = s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height
+        cuts = _cut_columns(region, height) if may_hold_digits else []
+        columns = region.sum(axis=0)
+        bounds = [0, *cuts, s.w]
+        for left, right in zip(bounds[:-1], bounds[1:]):
+            rows = np.flatnonzero(region[:, left:right].any(axis=1))
+            if rows.size == 0:
+                continue
+            result.append(Atom(s.label, s.x + left, s.x + right, s.y + int(rows[0]), s.y + int(rows[-1]) + 1,
+                               int(columns[left:right].sum()), int(columns[left]) if left else 0,
+                               int(columns[right - 1]) if right < s.w else 0))
+    result.sort(key=lambda a: (a.x1 - a.x0 > WIDEST_PIECE * height, a.centre, a.y0))
+    return result
+
+
+def _cut_columns(region: np.ndarray, height: float) -> list[int]:
+    """Columns where a wide stroke may be cut: where the ink thins to about one stroke, and a grid."""
+    w = region.shape[1]
+    columns = region.sum(axis=0).astype(np.float32)
+    stroke = max(1.0, stroke_width(region.astype(np.uint8)))
+    margin = max(2, int(0.15 * height))
+    inner = np.arange(margin, w - margin)
+    if inner.size == 0:
         return []
-    tallest = max(g.h for g in groups)
-    return [g for g in groups if not _is_separator(g, tallest)]
+    c = columns[inner]
+    thin = inner[(c <= columns[inner - 1]) & (c <= columns[inner + 1]) & (c <= NECK_STROKES * stroke)]
+    grid = np.arange(margin, w - margin, max(2, int(GRID_STEP * height)))
+    cuts = sorted(set(thin.tolist()) | set(grid.tolist()))
+    # Two cuts a pixel or two apart make slivers that only cost time.
+    kept: list[int] = []
+    for cut in cuts:
+        if not kept or cut - kept[-1] >= max(2, 0.05 * height):
+            kept.append(cut)
+    return kept
 
 
-def _is_separator(group: _Blob, tallest: int) -> bool:
-    """Dots, commas, dashes and underlines: too low, or a flat band only a stroke or two thick.
+def candidates(ink: Ink, found: list[Stroke] | None = None) -> Candidates | None:
+    """Every run of neighbouring atoms that could be one digit, described for the networks.
 
-    A flat group that is several strokes thick (three zeros written together) is not a separator.
+    None when there is nothing to read or too much (texture, scribble).
     """
-    thickness = group.area / max(1, group.w)  # ink per column: about the stroke width for a dash
-    return group.h < 0.45 * tallest or (group.w > 2.5 * group.h and group.h < 1.6 * thickness)
+    found = strokes(ink) if found is None else found
+    if not found:
+        return None
+    height = digit_height(found, ink.labels.shape)
+    stroke = _typical_stroke(ink.labels, found)
+    labels, found = separate_lines(ink.labels, found, height, stroke)
+    parts = atoms(labels, found, height)
+    if not parts or len(parts) > MAX_ATOMS:
+        return None
+    mask = np.zeros(labels.shape, np.uint8)
+    for s in found:
+        box = labels[s.y : s.bottom, s.x : s.right]
+        mask[s.y : s.bottom, s.x : s.right] |= (box == s.label).astype(np.uint8)
+    context = _Context(mask, height, stroke, parts, found, ink.strength)
+    pieces: list[Piece] = []
+    for start in range(len(parts)):
+        x0 = parts[start].x0
+        x1 = parts[start].x1
+        for stop in range(start + 1, min(len(parts), start + MAX_ATOMS_PER_PIECE) + 1):
+            x0 = min(x0, parts[stop - 1].x0)
+            x1 = max(x1, parts[stop - 1].x1)
+            if stop - start > 1 and x1 - x0 > WIDEST_PIECE * height:
+                break
+            if stop - start > 1 and max(a.y1 for a in parts[start:stop]) - min(a.y0 for a in parts[start:stop]) \
+                    < SHORTEST_DIGIT * height:
+                continue  # several atoms that are not a digit are read one by one as not writing
+            piece = _piece(labels, parts, start, stop, context)
+            if piece is not None:
+                pieces.append(piece)
+    if not pieces:
+        return None
+    context_cells = _thumbnails(context.integral, np.array([p.box for p in pieces], np.float64), height)
+    for piece, cells in zip(pieces, context_cells):
+        piece.features = np.concatenate([piece.features, cells])
+    return Candidates(len(parts), pieces, height, context.stroke)
 
 
-def split_touching(ink: np.ndarray, score: Scorer, alone: bool = False) -> list[tuple[int, int]]:
-    """Column ranges of the digits in one group of strokes, which may hold several touching digits.
+def _typical_stroke(labels: np.ndarray, found: list[Stroke]) -> float:
+    """The median pen width of the largest strokes, in pixels (at least 1)."""
+    widths = [stroke_width((labels[s.y : s.bottom, s.x : s.right] == s.label).astype(np.uint8))
+              for s in sorted(found, key=lambda s: -s.area)[:8]]
+    return max(1.0, float(np.median(widths))) if widths else 1.0
 
-    A group wider than tall may be several digits. Candidate cuts are the columns where the ink
-    thins to about one stroke (where touching digits meet) and, for cursive writing that never thins,
-    a regular grid. Every run of columns between two candidates that is about digit-wide is read by
-    the model, and dynamic programming picks the split whose pieces the model believes most, less a
-    small price per digit. A group may stay whole only while it is not wider than a digit is
-    written (``alone`` in the photo, a squashed 0 or 2 may be wider).
+
+class _Context:
+    """What every piece's description is measured against: the writing's size, centre line and strokes."""
+
+    def __init__(self, mask: np.ndarray, height: float, stroke: float, parts: list[Atom], found: list[Stroke],
+                 strength: np.ndarray) -> None:
+        self.strength = strength
+        self.typical_strength = max(1.0, float(np.median(strength[mask.astype(bool)])))
+        self.integral = cv2.integral(mask)
+        self.height = height
+        weights = np.array([a.area for a in parts], np.float64)
+        centres = np.array([(a.y0 + a.y1) / 2 for a in parts])
+        order = np.argsort(centres)
+        cumulative = np.cumsum(weights[order])
+        self.centre_y = float(centres[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+        self.largest = max(s.area for s in found)
+        self.stroke_areas = {s.label: s.area for s in found}
+        self.stroke = stroke
+        self.lefts = np.array([a.x0 for a in parts])
+        self.rights = np.array([a.x1 for a in parts])
+
+
+def _piece(labels: np.ndarray, parts: list[Atom], start: int, stop: int, ctx: _Context) -> Piece | None:
+    run = parts[start:stop]
+    x0, x1 = min(a.x0 for a in run), max(a.x1 for a in run)
+    y0, y1 = min(a.y0 for a in run), max(a.y1 for a in run)
+    crop = labels[y0:y1, x0:x1]
+    ink = np.zeros(crop.shape, np.uint8)
+    for a in run:
+        ink[:, a.x0 - x0 : a.x1 - x0] |= (crop[:, a.x0 - x0 : a.x1 - x0] == a.label).astype(np.uint8)
+    area = int(ink.sum())
+    if area == 0:
+        return None
+    w, h = x1 - x0, y1 - y0
+    H = ctx.height
+    image_h, image_w = labels.shape
+    others_left = ctx.rights[:start] if start else np.array([], int)
+    others_right = ctx.lefts[stop:]
+    gap_left = (x0 - others_left.max()) / H if others_left.size else 2.0
+    gap_right = (others_right.min() - x1) / H if others_right.size else 2.0
+    whole = {a.label for a in run}
+    taken = sum(a.area for a in run)
+    shape = np.array([
+        h / H, w / H, np.log((w + 1) / (h + 1)), (y0 - ctx.centre_y) / H, (y1 - ctx.centre_y) / H,
+        (stop - start) / MAX_ATOMS_PER_PIECE, min(3.0, run[0].cut_left / (3 * ctx.stroke)),
+        min(3.0, run[-1].cut_right / (3 * ctx.stroke)), area / float(w * h), stroke_width(ink) / H,
+        float(np.clip(gap_left, -1, 2)), float(np.clip(gap_right, -1, 2)),
+        float(x0 == 0), float(x1 == image_w), float(y0 == 0), float(y1 == image_h),
+        np.log(area / ctx.largest + 1e-3), taken / sum(ctx.stroke_areas[label] for label in whole),
+        float(ctx.strength[y0:y1, x0:x1][ink.astype(bool)].mean()) / ctx.typical_strength,
+    ], np.float32)
+    return Piece(start, stop, (x0, y0, w, h), ink, fit_to_mnist(ink), shape)
+
+
+def _thumbnails(integral: np.ndarray, boxes: np.ndarray, height: float) -> np.ndarray:
+    """The share of ink in each cell of a window a few digit heights wide around each piece (P, cells).
+
+    The window is centred on the piece's box; cell sums come from the photo's integral image, for all
+    pieces at once.
     """
-    h, w = ink.shape
-    if w <= SPLIT_ASPECT * h:
-        return [(0, w)]
-    columns = ink.sum(axis=0).astype(np.float32)
-    stroke = max(1.0, stroke_width(ink))
-    margin = max(2, int(0.2 * h))
-    thin = [c for c in range(margin, w - margin) if columns[c] <= columns[c - 1] and columns[c] <= columns[c + 1]
-            and columns[c] <= NECK_STROKES * stroke]
-    grid = list(range(margin, w - margin, max(2, int(GRID_STEP * h))))
-    points = [0, *sorted(set(thin) | set(grid)), w]
-    widest = (FLATTEST_DIGIT if alone else WIDEST_DIGIT) * h
-
-    spans = [(i, j) for i in range(len(points)) for j in range(i + 1, len(points))
-             if 0.2 * h <= points[j] - points[i] <= 1.3 * h or (i == 0 and j == len(points) - 1)]
-    spans = [(i, j) for i, j in spans if not (i == 0 and j == len(points) - 1) or w <= widest]
-    if not spans:
-        return [(0, w)]
-    images = np.stack([fit_to_mnist(ink[:, points[i] : points[j]]) for i, j in spans])
-    belief = dict(zip(spans, np.log(np.clip(score(images), 1e-6, 1.0))))
-    best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
-    for j in range(1, len(points)):
-        options = [(best[i][0] + belief[(i, j)] - SPLIT_PRICE, best[i][1] + [(points[i], points[j])])
-                   for i in range(j) if i in best and (i, j) in belief]
-        if options:
-            best[j] = max(options, key=lambda option: option[0])
-    last = len(points) - 1
-    return best[last][1] if last in best else [(0, w)]
+    centres = boxes[:, :2] + boxes[:, 2:] / 2.0
+    steps_x = np.linspace(-0.5, 0.5, CONTEXT_COLS + 1) * CONTEXT_WIDTH * height
+    steps_y = np.linspace(-0.5, 0.5, CONTEXT_ROWS + 1) * CONTEXT_HEIGHT * height
+    xs = np.clip(np.round(centres[:, :1] + steps_x), 0, integral.shape[1] - 1).astype(np.int64)
+    ys = np.clip(np.round(centres[:, 1:] + steps_y), 0, integral.shape[0] - 1).astype(np.int64)
+    corners = integral[ys[:, :, None], xs[:, None, :]].astype(np.float32)
+    sums = corners[:, 1:, 1:] - corners[:, :-1, 1:] - corners[:, 1:, :-1] + corners[:, :-1, :-1]
+    cell_area = (np.diff(steps_y)[:, None] * np.diff(steps_x)[None, :]).astype(np.float32)
+    return (sums / cell_area).reshape(len(boxes), -1)

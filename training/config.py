@@ -30,6 +30,13 @@ class TrainConfig:
     font_digits_per_class: int = 500
     # Hand-drawn styles MNIST lacks (flagged 1, closed 4, crossed 7) per styled digit; 0 turns them off.
     style_digits_per_class: int = 800
+    # Synthetic photos of numbers whose cut-out pieces teach the piece network (and the digit network
+    # the leftovers of real segmentation), photos to validate it, and photos to calibrate the confidence.
+    photos: int = 8000
+    validation_photos: int = 1500
+    calibration_photos: int = 1500
+    piece_epochs: int = 12
+    workers: int = 2  # processes that render and cut the synthetic photos
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # Extra labelled samples (e.g. photos users corrected) and how much each counts relative to MNIST.

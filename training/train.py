@@ -1,7 +1,9 @@
-"""Train the dense model on (augmented) MNIST, evaluate it, and publish it into ``models/``.
+"""Train the reader (the digit network, the piece network, their calibration) and publish it into ``models/``.
 
 Literate order, as in the keras-io examples: prepare the data, build the model, train, evaluate,
-calibrate, export.
+calibrate, export. The digit network learns MNIST, synthetic styles and the whole digits the
+recognizer cut out of synthetic photos; the piece network learns which pieces are digits at all;
+both are calibrated on held-out synthetic photos written with MNIST's validation digits.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-from recognizer.classifier import WEIGHTS_FILE
+from recognizer.classifier import PIECES_FILE, WEIGHTS_FILE, DenseClassifier, PieceClassifier
+from recognizer.confidence import Calibration
 from recognizer.mnist_format import PREPROCESSING_VERSION
-from recognizer.model_store import KERAS_FILE, MANIFEST_FILE
+from recognizer.model_store import KERAS_FILE, MANIFEST_FILE, read_manifest
 from training import report
 from training.augment import augment_batch
 from training.config import TrainConfig
 from training.data import NUM_CLASSES, MnistData, split_validation
+from training.pieces import DIGIT, LabelledPieces, make_pieces
 from training.synthetic import font_digits, style_digits
 
 log = logging.getLogger(__name__)
+ProgressCallback = Callable[[dict[str, Any]], None]
 
 
 @dataclass
@@ -35,13 +40,26 @@ class TrainResult:
     manifest: dict[str, Any]
 
 
-ProgressCallback = Callable[[dict[str, Any]], None]
+@dataclass
+class DigitSet:
+    """What the digit network learns from, and what it is validated on."""
+
+    x: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    counts: dict[str, int]
 
 
-def _epoch_line(info: dict[str, Any]) -> str:
-    return (f"epoch {info['epoch']}/{info['epochs']}  loss {info['loss']:.4f}  acc {info['accuracy']:.4f}  "
-            f"val_acc {info['val_accuracy']:.4f}  {info['epoch_seconds']:.1f}s  "
-            f"~{info['seconds_left'] / 60:.1f} min left")
+@dataclass
+class Reader:
+    """The piece network and how its belief is weighed and calibrated (new, or carried from a model)."""
+
+    pieces: PieceClassifier
+    piece_weight: float
+    calibration: Calibration
+    figures: dict[str, Any]
 
 
 def calibrate_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -70,46 +88,45 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     }
 
 
-def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: ProgressCallback | None = None,
-          start_from: Path | None = None, make_current: bool = True) -> TrainResult:
-    """Train, evaluate and publish a new model version; return where it went and its manifest.
-
-    ``start_from`` (a .keras file) fine-tunes that model instead of starting from random weights;
-    ``make_current`` False publishes the version without putting it in use (a candidate).
-    """
-    import keras  # noqa: PLC0415 - keep `import training` cheap for the CLI's other commands
-
-    from training.export import staged_version, to_dense_classifier  # noqa: PLC0415
-    from training.model import build_model  # noqa: PLC0415
-
-    started = time.monotonic()
-    keras.utils.set_random_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-
-    # Prepare the data.
-    x_train, y_train, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
+def prepare_digits(data: MnistData, cfg: TrainConfig, segmented: LabelledPieces | None) -> DigitSet:
+    """MNIST's training split, font and style digits, segmented whole digits, and extra (feedback) samples."""
+    x, y, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
     if cfg.limit:
-        x_train, y_train = x_train[: cfg.limit], y_train[: cfg.limit]
-    # Synthetic digits in shapes MNIST lacks, in proportion when training on a slice.
-    scale = min(1.0, len(x_train) / 55_000)
-    synthetic_counts = {}
+        x, y = x[: cfg.limit], y[: cfg.limit]
+    scale = min(1.0, len(x) / 55_000)  # synthetic digits in proportion when training on a slice
+    counts: dict[str, int] = {"mnist": len(x)}
+    parts_x, parts_y = [x], [y]
     for name, make, per_class in (("font", font_digits, cfg.font_digits_per_class),
                                   ("style", style_digits, cfg.style_digits_per_class)):
         if per_class:
             extra_x, extra_y = make(max(1, int(per_class * scale)), cfg.seed)
-            x_train, y_train = np.concatenate([x_train, extra_x]), np.concatenate([y_train, extra_y])
-            synthetic_counts[name] = len(extra_x)
-    weights = np.ones(len(x_train), np.float32)
+            parts_x.append(extra_x)
+            parts_y.append(extra_y)
+            counts[name] = len(extra_x)
+    if segmented is not None:
+        whole = segmented.kind == DIGIT
+        parts_x.append(segmented.mnist[whole])
+        parts_y.append(segmented.digit[whole].astype(np.int64))
+        counts["segmented"] = int(whole.sum())
+    x, y = np.concatenate(parts_x), np.concatenate(parts_y)
+    weights = np.ones(len(x), np.float32)
     if cfg.extra_x is not None and len(cfg.extra_x):
-        x_train = np.concatenate([x_train, cfg.extra_x])
-        y_train = np.concatenate([y_train, cfg.extra_y])
+        x, y = np.concatenate([x, cfg.extra_x]), np.concatenate([y, cfg.extra_y])
         weights = np.concatenate([weights, np.full(len(cfg.extra_x), cfg.extra_weight, np.float32)])
+        counts["extra"] = len(cfg.extra_x)
+    return DigitSet(x, y, weights, x_val, y_val, counts)
 
-    # Build the model.
+
+def build_digit_model(cfg: TrainConfig, samples: int, start_from: Path | None):
+    """The dense digit network, compiled with Adam, warm-up and cosine decay; fine-tuned if ``start_from``."""
+    import keras  # noqa: PLC0415 - keep `import training` cheap for the CLI's other commands
+
+    from training.model import build_model  # noqa: PLC0415
+
     model = build_model(cfg.model)
     if start_from is not None:
         model.set_weights(keras.saving.load_model(start_from, compile=False).get_weights())
-    steps_per_epoch = int(np.ceil(len(x_train) / cfg.batch_size))
+    steps_per_epoch = int(np.ceil(samples / cfg.batch_size))
     total_steps = steps_per_epoch * cfg.epochs
     warmup = min(steps_per_epoch, total_steps // 4)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -117,74 +134,154 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
         warmup_target=cfg.learning_rate, warmup_steps=warmup)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
+    return model
 
-    # Train: the next epoch's augmented copy is prepared in a thread while this one trains.
+
+def fit_digit_model(model, digits: DigitSet, cfg: TrainConfig, on_epoch: ProgressCallback | None) -> dict:
+    """Train epoch by epoch on fresh augmentation, prepared in a thread while the previous epoch trains."""
+    rng = np.random.default_rng(cfg.seed)
     history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
-    x_val_float = x_val.astype(np.float32)
+    x_val = digits.x_val.astype(np.float32)
+    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(augment_batch, x_train, np.random.default_rng(rng.integers(2**63)), cfg.augment)
+        def next_epoch():
+            return pool.submit(augment_batch, digits.x, np.random.default_rng(rng.integers(2**63)), cfg.augment)
+
+        upcoming = next_epoch()
         for epoch in range(1, cfg.epochs + 1):
             epoch_start = time.monotonic()
             x_epoch = upcoming.result()
             if epoch < cfg.epochs:
-                upcoming = pool.submit(augment_batch, x_train, np.random.default_rng(rng.integers(2**63)), cfg.augment)
-            fit = model.fit(x_epoch, y_train, sample_weight=weights, batch_size=cfg.batch_size, epochs=1,
-                            validation_data=(x_val_float, y_val), shuffle=True, verbose=0)
+                upcoming = next_epoch()
+            fit = model.fit(x_epoch, digits.y, sample_weight=digits.weights, batch_size=cfg.batch_size, epochs=1,
+                            validation_data=(x_val, digits.y_val), shuffle=True, verbose=0)
             for key in history:
                 history[key].append(float(fit.history[key][-1]))
-            elapsed = time.monotonic() - started
             info = {"epoch": epoch, "epochs": cfg.epochs, "loss": history["loss"][-1],
                     "accuracy": history["accuracy"][-1], "val_accuracy": history["val_accuracy"][-1],
                     "epoch_seconds": time.monotonic() - epoch_start,
-                    "seconds_left": elapsed / epoch * (cfg.epochs - epoch)}
-            log.info(_epoch_line(info))
+                    "seconds_left": (time.monotonic() - started) / epoch * (cfg.epochs - epoch)}
+            log.info("epoch %d/%d  loss %.4f  acc %.4f  val_acc %.4f  %.1fs  ~%.1f min left", epoch, cfg.epochs,
+                     info["loss"], info["accuracy"], info["val_accuracy"], info["epoch_seconds"],
+                     info["seconds_left"] / 60)
             if on_epoch:
                 on_epoch(info)
-    training_seconds = time.monotonic() - started
+    return history
 
-    # Evaluate through the exported NumPy classifier: the numbers describe what is actually served.
+
+def train_reader(data: MnistData, cfg: TrainConfig, classifier: DenseClassifier, temperature: float,
+                 train_pieces: LabelledPieces) -> Reader:
+    """Fit the piece network, then choose the piece weight and the confidence map on held-out photos."""
+    from recognizer.recognizer import Recognizer  # noqa: PLC0415
+    from training.calibrate import calibrate, held_out_photos  # noqa: PLC0415
+    from training.piece_model import PieceConfig, train_piece_network  # noqa: PLC0415
+
+    _, _, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
+    val_pieces = make_pieces(x_val, y_val, cfg.validation_photos, cfg.seed + 1, workers=cfg.workers)
+    pieces, figures = train_piece_network(train_pieces, val_pieces, PieceConfig(epochs=cfg.piece_epochs,
+                                                                              seed=cfg.seed))
+    reader = Recognizer(classifier, {"temperature": temperature}, None, pieces)
+    photos = held_out_photos(x_val, y_val, cfg.calibration_photos, cfg.seed + 2)
+    weight, calibration, calibration_figures = calibrate(reader, photos)
+    log.info("piece network: validation accuracy %.4f; piece weight %.2f, held-out photos read exactly %.1f%%",
+             figures["validation_accuracy"], weight, 100 * calibration_figures["exact"])
+    return Reader(pieces, weight, calibration, {"piece_network": figures, "calibration": calibration_figures})
+
+
+def carried_reader(version_dir: Path) -> Reader:
+    """The piece network and calibration of an existing model, for fine-tuning its digit network only."""
+    manifest = read_manifest(version_dir)
+    return Reader(PieceClassifier.from_npz(version_dir / PIECES_FILE), float(manifest.get("piece_weight", 1.0)),
+                  Calibration.from_manifest(manifest), {"carried_from": version_dir.name})
+
+
+def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: ProgressCallback | None = None,
+          start_from: Path | None = None, make_current: bool = True) -> TrainResult:
+    """Train, evaluate and publish a new model version; return where it went and its manifest.
+
+    ``start_from`` (a .keras file in a version directory) fine-tunes that model's digit network and
+    keeps its piece network and calibration; ``make_current`` False publishes without putting it in use.
+    """
+    import keras  # noqa: PLC0415
+
+    from training.export import to_dense_classifier  # noqa: PLC0415
+
+    started = time.monotonic()
+    keras.utils.set_random_seed(cfg.seed)
+    fresh = start_from is None
+    train_pieces = None
+    if fresh:
+        x, y, _, _ = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
+        train_pieces = make_pieces(x, y, cfg.photos, cfg.seed, workers=cfg.workers)
+    digits = prepare_digits(data, cfg, train_pieces)
+    model = build_digit_model(cfg, len(digits.x), start_from)
+    history = fit_digit_model(model, digits, cfg, on_epoch)
     classifier = to_dense_classifier(model)
     test = evaluate(classifier.classify(data.x_test), data.y_test)
-    val_distorted = augment_batch(x_val, np.random.default_rng(cfg.seed + 1), cfg.augment)
-    temperature = calibrate_temperature(classifier.logits(val_distorted), y_val)
+    val_distorted = augment_batch(digits.x_val, np.random.default_rng(cfg.seed + 1), cfg.augment)
+    temperature = calibrate_temperature(classifier.logits(val_distorted), digits.y_val)
     log.info("test accuracy %.4f, calibrated temperature %.2f", test["accuracy"], temperature)
+    if train_pieces is not None:
+        reader = train_reader(data, cfg, classifier, temperature, train_pieces)
+    else:
+        assert start_from is not None
+        reader = carried_reader(start_from.parent)
+    manifest = _manifest(data, cfg, test, history, temperature, reader, digits, classifier, start_from,
+                         time.monotonic() - started)
+    version_dir = publish(models_dir, manifest, model, classifier, reader, cfg, make_current)
+    return TrainResult(version_dir, manifest)
 
-    version = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    hidden = list(cfg.model.hidden_units)
-    manifest: dict[str, Any] = {
-        "version": version,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+
+def _manifest(data: MnistData, cfg: TrainConfig, test: dict, history: dict, temperature: float, reader: Reader,
+              digits: DigitSet, classifier: DenseClassifier, start_from: Path | None, seconds: float) -> dict:
+    import keras  # noqa: PLC0415
+
+    now = dt.datetime.now(dt.timezone.utc)
+    return {
+        "version": now.strftime("%Y%m%dT%H%M%SZ"),
+        "created_at": now.isoformat(timespec="seconds"),
         "preprocessing_version": PREPROCESSING_VERSION,
         "test_accuracy": round(test["accuracy"], 5),
         "per_digit_accuracy": test["per_digit_accuracy"],
         "confusion_matrix": test["confusion_matrix"],
         "validation_accuracy": round(history["val_accuracy"][-1], 5),
         "temperature": round(temperature, 4),
-        "architecture": {"layers": [784, *hidden, NUM_CLASSES], **asdict(cfg.model)},
+        "piece_weight": reader.piece_weight,
+        "calibration": reader.calibration.to_manifest(),
+        "reader": reader.figures,
+        "architecture": {"layers": [784, *cfg.model.hidden_units, NUM_CLASSES], **asdict(cfg.model)},
         "parameter_count": classifier.parameter_count,
+        "piece_parameter_count": reader.pieces.network.parameter_count,
         "epochs": cfg.epochs,
         "batch_size": cfg.batch_size,
         "learning_rate": cfg.learning_rate,
         "seed": cfg.seed,
-        "training_seconds": round(training_seconds, 1),
-        "train_examples": int(len(x_train)),
-        "font_examples": synthetic_counts.get("font", 0),
-        "style_examples": synthetic_counts.get("style", 0),
-        "extra_examples": int(0 if cfg.extra_x is None else len(cfg.extra_x)),
+        "training_seconds": round(seconds, 1),
+        "train_examples": int(len(digits.x)),
+        "examples": digits.counts,
+        "synthetic_photos": cfg.photos if start_from is None else 0,
         "fine_tuned_from": None if start_from is None else start_from.parent.name,
         "train_data_sha256": data.train_sha256,
         "keras_version": keras.__version__,
         "history": history,
     }
 
-    # Export: a copy of the model without optimizer state keeps the shipped .keras file small.
-    with staged_version(models_dir, version, make_current=make_current) as stage:
+
+def publish(models_dir: Path, manifest: dict, model, classifier: DenseClassifier, reader: Reader, cfg: TrainConfig,
+            make_current: bool) -> Path:
+    """Write the version folder (a copy of the model without optimizer state keeps the .keras file small)."""
+    from training.export import staged_version  # noqa: PLC0415
+    from training.model import build_model  # noqa: PLC0415
+
+    with staged_version(models_dir, manifest["version"], make_current=make_current) as stage:
         serving_model = build_model(cfg.model)
         serving_model.set_weights(model.get_weights())
         serving_model.save(stage / KERAS_FILE)
         classifier.save_npz(stage / WEIGHTS_FILE)
+        reader.pieces.save_npz(stage / PIECES_FILE)
         (stage / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        report.plot_confusion(np.array(test["confusion_matrix"]), stage / "confusion.png",
-                              title=f"MNIST test, accuracy {test['accuracy']:.2%}")
-        report.plot_history(history, stage / "curves.png")
-    return TrainResult(models_dir / version, manifest)
+        report.plot_confusion(np.array(manifest["confusion_matrix"]), stage / "confusion.png",
+                              title=f"MNIST test, accuracy {manifest['test_accuracy']:.2%}")
+        report.plot_history(manifest["history"], stage / "curves.png")
+    return models_dir / manifest["version"]
+

@@ -1,0 +1,52 @@
+"""How sure to say the bot is: the probability that the whole answer is exactly right.
+
+The raw signals are the best reading's share of all belief (which already weighs how far it beats
+other segmentations and other digits), its least certain digit and least certain piece, and how
+many digits it has. A logistic map of these, fitted on held-out synthetic numbers
+(``training.calibrate``) and stored in the model's manifest, turns them into a probability; it is
+checked on real photos by ``bench/photo_accuracy.py`` (expected calibration error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+EPSILON = 1e-6
+SIGNALS = ("share", "weakest digit", "weakest piece", "digits")
+
+
+def signals(share: float, weakest_digit: float, weakest_piece: float, digits: int) -> np.ndarray:
+    """The calibration's inputs: log-odds of the three probabilities, and the digit count."""
+    def logit(p: float) -> float:
+        p = min(max(p, EPSILON), 1 - EPSILON)
+        return float(np.log(p / (1 - p)))
+
+    return np.array([logit(share), logit(weakest_digit), logit(weakest_piece), digits / 8.0], np.float64)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """confidence = sigmoid(weights . signals + bias); the default trusts the share as it is."""
+
+    weights: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0)
+    bias: float = 0.0
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> Calibration:
+        fitted = manifest.get("calibration")
+        if not isinstance(fitted, dict):
+            return cls()
+        weights = tuple(float(w) for w in fitted["weights"])
+        if len(weights) != len(SIGNALS):
+            raise ValueError(f"calibration needs {len(SIGNALS)} weights, got {len(weights)}")
+        return cls(weights, float(fitted["bias"]))
+
+    def to_manifest(self) -> dict[str, Any]:
+        return {"signals": list(SIGNALS), "weights": [round(w, 6) for w in self.weights], "bias": round(self.bias, 6)}
+
+    def probability(self, features: np.ndarray) -> float:
+        z = float(np.dot(self.weights, features) + self.bias)
+        return float(1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))))
