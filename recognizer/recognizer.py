@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from recognizer.classifier import WEIGHTS_FILE, DenseClassifier
+from recognizer.classifier import DenseClassifier
 from recognizer.decode import decode_image
-from recognizer.model_store import ModelError, read_manifest, resolve_version_dir
+from recognizer.model_store import ModelError, load_classifier, read_manifest, resolve_version_dir
 from recognizer.preprocess import (
     MNIST_STROKE_FRACTION,
     PREPROCESSING_VERSION,
@@ -87,11 +87,7 @@ class Recognizer:
                 f"The model in {version_dir} was trained for preprocessing version {trained_for}, but this "
                 f"recognizer uses version {PREPROCESSING_VERSION}. Retrain with `digitbot train` or install a "
                 "matching model.")
-        try:
-            classifier = DenseClassifier.from_npz(version_dir / WEIGHTS_FILE)
-        except (OSError, KeyError, ValueError) as error:
-            raise ModelError(f"The weights in {version_dir} could not be read: {error}") from None
-        return cls(classifier, manifest, version_dir)
+        return cls(load_classifier(version_dir, manifest), manifest, version_dir)
 
     @property
     def version(self) -> str:
