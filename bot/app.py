@@ -22,7 +22,15 @@ from bot import admin, feedback, guards, handlers
 from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
 from bot.models import ModelHolder
-from bot.startup import EXIT_CONFIG, EXIT_STOPPED, EXIT_TELEGRAM, StartupError, load_models, open_storage
+from bot.startup import (
+    EXIT_CONFIG,
+    EXIT_STOPPED,
+    EXIT_TELEGRAM,
+    StartupError,
+    load_models,
+    open_storage,
+    return_large_buffers_promptly,
+)
 from bot.storage import Storage
 from bot.training_job import TrainingJobs
 
@@ -144,6 +152,7 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
 
 def run(settings: Settings) -> int:
     """Run until SIGINT or SIGTERM; return the process exit code (see bot.startup)."""
+    return_large_buffers_promptly()
     try:
         storage = open_storage(settings)
         models = load_models(settings)
