@@ -50,7 +50,7 @@ def seed_photos(count: int = SEED_PHOTOS) -> list[tuple[str, Image.Image]]:
     for file in files:
         image = Image.open(file).convert("RGB")
         image.thumbnail((400, 400))
-        photos.append((file.name, image))
+        photos.append((f"{file.parent.name}/{file.name}", image))
     if not photos:
         page = np.full((240, 200, 3), 225, np.uint8)
         cv2.line(page, (100, 40), (95, 200), (30, 30, 40), 9)
