@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-MNIST_PATH ?= $(abspath ../shared/data/mnist.npz)
+# The shared copy of MNIST when there is one; otherwise empty, and training and tests use Keras's
+# cache (~/.keras/datasets/mnist.npz), then Keras's download.
+MNIST_PATH ?= $(wildcard $(abspath ../shared/data/mnist.npz))
 export MNIST_PATH
 
 .PHONY: setup run test lint train bench clean

@@ -21,14 +21,9 @@ def run(args: argparse.Namespace | None = None) -> int:
         return 2
     from bot.app import run as run_bot  # noqa: PLC0415
     from bot.logging_setup import configure_logging  # noqa: PLC0415
-    from recognizer import ModelError  # noqa: PLC0415
 
     configure_logging(settings.log_level, settings.token)
-    try:
-        return run_bot(settings)
-    except ModelError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return run_bot(settings)
 
 
 if __name__ == "__main__":

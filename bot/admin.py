@@ -51,9 +51,8 @@ async def train(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         cancelled = await jobs.cancel()
         await message.reply_text("Cancelling the training run…" if cancelled else "No training is running.")
         return
-    if jobs.current is not None:
-        await message.reply_text(f"A training run is already going: {jobs.current.progress}. "
-                                 "Use /train cancel to stop it.")
+    if jobs.busy:
+        await message.reply_text(f"A training run is already going: {jobs.progress}. Use /train cancel to stop it.")
         return
     try:
         epochs = int(argument) if argument else DEFAULT_TRAIN_EPOCHS
@@ -62,27 +61,35 @@ async def train(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not 1 <= epochs <= MAX_TRAIN_EPOCHS:
         await message.reply_text(f"Usage: /train [epochs 1-{MAX_TRAIN_EPOCHS}] or /train cancel")
         return
-    await jobs.start(message.chat_id, epochs)
+    if await jobs.start(message.chat_id, epochs) is None:  # another /train got there first
+        await message.reply_text(f"A training run is already going: {jobs.progress}. Use /train cancel to stop it.")
 
 
 async def rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Go back to the model that was in use before the last install (admins only)."""
-    from recognizer.model_store import (  # noqa: PLC0415
-        CURRENT_FILE,
-        PREVIOUS_FILE,
-        set_current,  # noqa: PLC0415
-    )
+    """Go back to the model that was in use before the last install (admins only).
+
+    The earlier model is loaded and checked first; only a model that answers is switched to, so a
+    damaged one leaves both the running bot and ``CURRENT`` as they were.
+    """
+    from recognizer import ModelError, Recognizer  # noqa: PLC0415
+    from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, read_pointer, set_current  # noqa: PLC0415
 
     jobs: TrainingJobs = context.application.bot_data["training"]
     models_dir = jobs.models_dir
-    previous_file = models_dir / PREVIOUS_FILE
-    previous = previous_file.read_text(encoding="utf-8").strip() if previous_file.is_file() else ""
-    if not previous or not (models_dir / previous).is_dir():
+    previous = read_pointer(models_dir, PREVIOUS_FILE)
+    if previous is None or not (models_dir / previous).is_dir():
         await update.effective_message.reply_text("There is no earlier model to roll back to.")
         return
-    current = (models_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    current = read_pointer(models_dir, CURRENT_FILE) or models_of(context).current.version
+    try:
+        recognizer = await asyncio.to_thread(Recognizer.load, models_dir / previous)
+    except ModelError as error:
+        log.warning("rollback to %s refused: %s", previous, error)
+        await update.effective_message.reply_text(f"⚠️ Not rolled back: model {previous} cannot be used ({error}). "
+                                                  f"Model {current} stays in use.")
+        return
     await asyncio.to_thread(set_current, models_dir, previous)
-    recognizer = await asyncio.to_thread(models_of(context).reload)
+    models_of(context).use(recognizer)
     log.info("rolled back from %s to %s", current, previous)
     await update.effective_message.reply_text(f"↩️ Rolled back to model {recognizer.version} (MNIST test accuracy "
                                               f"{recognizer.manifest.get('test_accuracy', 0):.2%}). "

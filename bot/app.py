@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import os
-import secrets
 import time
 
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -21,10 +20,19 @@ from telegram.ext import (
 
 from bot import admin, feedback, guards, handlers
 from bot.config import Settings
+from bot.connectivity import Connectivity, WatchedRequest
 from bot.models import ModelHolder
+from bot.startup import (
+    EXIT_CONFIG,
+    EXIT_STOPPED,
+    EXIT_TELEGRAM,
+    StartupError,
+    load_models,
+    open_storage,
+    return_large_buffers_promptly,
+)
 from bot.storage import Storage
 from bot.training_job import TrainingJobs
-from recognizer import Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -32,69 +40,93 @@ ADMIN_COMMANDS = ["stats", "train", "rollback"]
 PHOTOS = filters.PHOTO | filters.Document.IMAGE
 
 
-def _salt(settings: Settings) -> str:
-    """A per-installation secret for hashing user ids, kept next to the database."""
-    path = settings.data_dir / "user-hash-salt"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_hex(16), encoding="utf-8")
-        os.chmod(path, 0o600)
-    return path.read_text(encoding="utf-8").strip()
+def _interrupted_note(run: dict, model_now: str) -> str:
+    """What became of a run the bot's stop cut short, told truthfully (an orphan may have installed)."""
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(run["started_at"]))
+    before = run.get("model_before")
+    if before is None or before == model_now:
+        outcome = "The model in use is unchanged"
+    else:
+        outcome = f"The model in use is now {model_now} (it was {before} when the run started)"
+    return f"⚠️ The training run started {started} UTC was interrupted when the bot stopped. {outcome}; " \
+           "send /train to start again."
+
+
+async def _report_outages(application: Application) -> None:
+    """Tell the admins once per outage, when Telegram can be reached again, how long it was away."""
+    settings: Settings = application.bot_data["settings"]
+    connectivity: Connectivity = application.bot_data["connectivity"]
+    while True:
+        await connectivity.ended.wait()
+        connectivity.ended.clear()
+        while connectivity.finished:
+            note = connectivity.finished.pop(0).describe()
+            for admin_id in settings.admin_ids:
+                try:
+                    await application.bot.send_message(admin_id, note)
+                except TelegramError as error:
+                    log.warning("could not tell admin %s about the outage: %s", admin_id, error)
 
 
 async def _post_init(application: Application) -> None:
-    """Open the database and load the model before the first update; publish the command list."""
+    """Report runs cut short by the last stop, publish the command list, start the outage reporter."""
     settings: Settings = application.bot_data["settings"]
-    if "models" not in application.bot_data:
-        recognizer = await asyncio.to_thread(Recognizer.load, settings.model_dir)
-        application.bot_data["models"] = ModelHolder(recognizer, settings.model_dir)
-    storage = await asyncio.to_thread(Storage, settings.database_path, _salt(settings))
-    application.bot_data["storage"] = storage
-    application.bot_data["training"] = TrainingJobs(settings, storage, application.bot_data["models"],
-                                                    application.bot)
+    storage: Storage = application.bot_data["storage"]
+    models: ModelHolder = application.bot_data["models"]
+    application.bot_data["training"] = TrainingJobs(settings, storage, models, application.bot)
     for run in await asyncio.to_thread(storage.interrupted_runs):
-        note = (f"⚠️ The training run started {time.strftime('%Y-%m-%d %H:%M', time.gmtime(run['started_at']))} UTC "
-                "was interrupted when the bot stopped. The model in use is unchanged; send /train to start again.")
         log.warning("training run %s was interrupted by a restart", run["id"])
         try:
-            await application.bot.send_message(run["chat_id"], note)
+            await application.bot.send_message(run["chat_id"], _interrupted_note(run, models.current.version))
         except TelegramError as error:
             log.warning("could not report the interrupted run: %s", error)
-    log.info("model %s loaded; database %s", application.bot_data["models"].current.version, settings.database_path)
+    log.info("model %s loaded; database %s", models.current.version, settings.database_path)
     try:
         await application.bot.set_my_commands([BotCommand("start", "How to use the bot"),
                                                BotCommand("help", "How to take a good photo")])
     except TelegramError as error:  # a Bot API stand-in may not implement it; the bot works without
         log.warning("could not set the command list: %s", error)
+    application.bot_data["outage_reporter"] = asyncio.create_task(_report_outages(application))
 
 
-async def _post_shutdown(application: Application) -> None:
+async def _post_stop(application: Application) -> None:
+    """While the bot can still send: stop a training run (its message says so), stop the reporter."""
     jobs: TrainingJobs | None = application.bot_data.get("training")
     if jobs is not None:
         await jobs.stop()
+    reporter: asyncio.Task | None = application.bot_data.get("outage_reporter")
+    if reporter is not None:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+
+
+async def _post_shutdown(application: Application) -> None:
     storage: Storage | None = application.bot_data.get("storage")
     if storage is not None:
         storage.close()
     log.info("stopped")
 
 
-def build_application(settings: Settings, models: ModelHolder | None = None) -> Application:
-    """The bot with all its handlers; ``models`` may be given to share an already loaded model."""
+def build_application(settings: Settings, models: ModelHolder, storage: Storage,
+                      connectivity: Connectivity) -> Application:
+    """The bot with all its handlers, its model and database already open."""
     application = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
+        # PTB's defaults (256 connections for sending, one for polling), watched for outages.
+        .request(WatchedRequest(connectivity, connection_pool_size=256))
+        .get_updates_request(WatchedRequest(connectivity, connection_pool_size=1))
         .concurrent_updates(True)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
-    application.bot_data["settings"] = settings
-    application.bot_data["rate_limiter"] = guards.RateLimiter(settings.photos_per_minute)
-    if models is not None:
-        application.bot_data["models"] = models
-
+    application.bot_data.update(settings=settings, models=models, storage=storage, connectivity=connectivity,
+                                rate_limiter=guards.RateLimiter(settings.photos_per_minute))
     # Guards run first and stop the update when they refuse it.
     application.add_handler(CommandHandler(ADMIN_COMMANDS, guards.admin_guard), group=-1)
     application.add_handler(MessageHandler(PHOTOS, guards.rate_limit_guard), group=-1)
@@ -112,30 +144,45 @@ def build_application(settings: Settings, models: ModelHolder | None = None) -> 
     application.add_handler(CallbackQueryHandler(feedback.confirm, pattern=f"^{feedback.RIGHT_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.start_correction, pattern=f"^{feedback.WRONG_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.keypad_press, pattern=f"^{feedback.FIX_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(feedback.refuse_forged))  # data no button of ours carries
     application.add_handler(MessageHandler(filters.ALL, handlers.unsupported))
     application.add_error_handler(handlers.on_error)
     return application
 
 
 def run(settings: Settings) -> int:
-    """Run until SIGINT or SIGTERM; return the process exit code."""
-    application = build_application(settings)
+    """Run until SIGINT or SIGTERM; return the process exit code (see bot.startup)."""
+    return_large_buffers_promptly()
+    try:
+        storage = open_storage(settings)
+        models = load_models(settings)
+    except StartupError as error:
+        log.error("%s", error)
+        return error.exit_code
+    application = build_application(settings, models, storage, Connectivity())
     try:
         if settings.webhook_url:
             application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
                                     webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
-                                    allowed_updates=Update.ALL_TYPES)
+                                    allowed_updates=Update.ALL_TYPES, bootstrap_retries=settings.startup_retries)
         else:
-            application.run_polling(allowed_updates=Update.ALL_TYPES)
+            application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=settings.startup_retries)
     except InvalidToken:
         log.error("Telegram rejected TELEGRAM_BOT_TOKEN. Check the token @BotFather gave you.")
-        return 2
+        return EXIT_CONFIG
+    except NetworkError as error:
+        log.error("Telegram's Bot API at %s could not be reached in %d attempts (STARTUP_RETRIES); last error: "
+                  "%s: %s. Check the network and TELEGRAM_API_URL.", settings.api_url, settings.startup_retries + 1,
+                  type(error).__name__, error)
+        return EXIT_TELEGRAM
     except RuntimeError as error:
         if "webhooks" in str(error):
             log.error("Webhook mode needs the extra packages: pip install -e '.[webhooks]'")
-            return 2
+            return EXIT_CONFIG
         # PTB's loop stops mid-start when SIGTERM arrives during start-up: that is still a requested stop.
         if "Event loop stopped before Future completed" not in str(error):
             raise
         log.info("stopped during start-up")
-    return 0
+    finally:
+        storage.close()
+    return EXIT_STOPPED

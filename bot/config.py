@@ -28,6 +28,7 @@ class Settings:
     webhook_listen: str
     webhook_port: int
     webhook_secret: str | None
+    startup_retries: int = -1  # attempts to reach Telegram at start-up after the first; -1: keep trying
 
     @property
     def base_url(self) -> str:
@@ -104,4 +105,5 @@ def load_settings(env: dict[str, str] | None = None, env_file: Path | None = Pat
         webhook_listen=merged.get("WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
         webhook_port=_int(merged, "WEBHOOK_PORT", 8443),
         webhook_secret=merged.get("WEBHOOK_SECRET", "").strip() or None,
+        startup_retries=_int(merged, "STARTUP_RETRIES", -1, minimum=0),
     )

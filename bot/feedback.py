@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -10,11 +12,36 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.context import language, storage_of
+from bot.storage import MAX_NUMBER_DIGITS, MAX_ROW_ID, is_number
+
+log = logging.getLogger(__name__)
 
 SAW_PREFIX = "saw:"
 RIGHT_PREFIX = "ok:"
 WRONG_PREFIX = "no:"
 FIX_PREFIX = "fix:"
+# What the bot's own buttons carry: an answer id, and for the keypad one ASCII digit.
+_BUTTON_DATA = re.compile(r"(saw|ok|no):([0-9]{1,19})|fix:([0-9]{1,19}):([0-9])", re.ASCII)
+
+
+def parse_button(data: str | None) -> tuple[str, int, str | None] | None:
+    """(prefix, answer id, keypad digit or None) from callback data the bot made; None for anything else."""
+    match = _BUTTON_DATA.fullmatch(data or "")
+    if match is None:
+        return None
+    if match.group(1):
+        prefix, answer_id, digit = match.group(1) + ":", int(match.group(2)), None
+    else:
+        prefix, answer_id, digit = FIX_PREFIX, int(match.group(3)), match.group(4)
+    return (prefix, answer_id, digit) if 0 < answer_id <= MAX_ROW_ID else None
+
+
+async def refuse_forged(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Callback data no button of this bot carries: answer the press (the client stops spinning), log it."""
+    query = update.callback_query
+    log.info("refused callback data %r from user %s", (query.data or "")[:80],
+             update.effective_user.id if update.effective_user else None)
+    await query.answer()
 
 
 def answer_keyboard(answer_id: int, lang: str) -> InlineKeyboardMarkup:
@@ -36,11 +63,11 @@ async def pressed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, pre
     """The stored answer a button press refers to, or None (after telling the user) when it is gone,
     malformed, or belongs to another chat."""
     query = update.callback_query
-    try:
-        answer_id = int(query.data.removeprefix(prefix).split(":")[0])
-    except ValueError:
-        answer_id = -1
-    row = await asyncio.to_thread(storage_of(context).answer, answer_id)
+    button = parse_button(query.data)
+    if button is None or button[0] != prefix:
+        await refuse_forged(update, context)
+        return None
+    row = await asyncio.to_thread(storage_of(context).answer, button[1])
     if row is None or query.message is None or row["chat_id"] != query.message.chat.id:
         await query.answer(texts.text(language(update), "saw_gone"), show_alert=True)
         return None
@@ -94,7 +121,7 @@ async def keypad_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if so_far is None:  # the keypad of an answer whose correction was never started here
         await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
         return
-    digits = so_far + query.data.rsplit(":", 1)[1]
+    digits = so_far + query.data.rsplit(":", 1)[1]  # one ASCII digit: pressed_answer checked the data
     if len(digits) < len(row["number"]):
         await asyncio.to_thread(storage.set_correction_progress, row["id"], row["chat_id"], digits)
         await query.answer(digits)
@@ -122,14 +149,18 @@ async def typed_correction(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     """A number typed while a correction is open in this chat; True if it was taken as one."""
     message = update.effective_message
     text = (message.text or "").strip().replace(" ", "")
-    if not text.isdigit():
+    if not text.isdigit():  # any script's digits: a '²' or '٣' gets the reply below, not the text reply
         return False
     storage = storage_of(context)
     answer_id = await asyncio.to_thread(storage.pending_correction, message.chat_id)
     if answer_id is None:
         return False
-    stored = await asyncio.to_thread(storage.record_feedback, answer_id, update.effective_user.id, "wrong", text)
     lang = language(update)
+    if not is_number(text):
+        log.info("refused a typed correction of %d characters from user %s", len(text), update.effective_user.id)
+        await message.reply_text(texts.text(lang, "type_digits", limit=MAX_NUMBER_DIGITS))
+        return True
+    stored = await asyncio.to_thread(storage.record_feedback, answer_id, update.effective_user.id, "wrong", text)
     await message.reply_text(texts.text(lang, "noted_fixed", number=text) if stored
                              else texts.text(lang, "already_noted"))
     return True

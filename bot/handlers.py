@@ -16,6 +16,7 @@ from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.connectivity import is_unreachable
 from bot.context import language, models_of, settings_of, storage_of
 from bot.feedback import SAW_PREFIX, answer_keyboard, pressed_answer, typed_correction
 from bot.logging_setup import redact
@@ -152,7 +153,20 @@ async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log every failure with its update, tell the admins briefly, and give the user a kind reply."""
+    """Log every failure with its update, tell the admins briefly, and give the user a kind reply.
+
+    Telegram being unreachable is one log line and nothing more: replies could not be sent anyway,
+    and bot.connectivity tells the admins once when the outage is over.
+    """
+    if is_unreachable(context.error):
+        log.warning("could not reach Telegram while handling an update: %s: %s", type(context.error).__name__,
+                    redact(str(context.error), settings_of(context).token))
+        return
+    if isinstance(update, Update) and update.callback_query is not None:
+        try:  # an unanswered press leaves the user's client spinning
+            await update.callback_query.answer()
+        except Exception:
+            log.debug("the failed press could not be answered")
     summary = update.to_dict() if isinstance(update, Update) else repr(update)
     log.error("error while handling update %s", redact(str(summary), settings_of(context).token),
               exc_info=context.error)

@@ -34,10 +34,31 @@ class RedactTokenFilter(logging.Filter):
         return True
 
 
+class OneLineTelegramErrors(logging.Filter):
+    """python-telegram-bot logs network failures and a rejected token with a full traceback (its retry
+    loop, its updater); that is 50-100 lines for what one line says. A network failure is dropped
+    (bot.connectivity logs each attempt, bot.app the outcome); a rejected token becomes one line.
+    Other tracebacks stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import InvalidToken  # noqa: PLC0415
+
+        from bot.connectivity import is_unreachable  # noqa: PLC0415
+
+        error = record.exc_info[1] if record.exc_info else None
+        if record.name.startswith("telegram") and is_unreachable(error):
+            return False
+        if record.name.startswith("telegram") and isinstance(error, InvalidToken):
+            record.msg, record.args = f"{record.getMessage()} ({type(error).__name__}: {error})", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def configure_logging(level: str, token: str) -> None:
     """One handler on stdout; systemd adds timestamps, so under journald the level and logger suffice."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(OneLineTelegramErrors())
     handler.addFilter(RedactTokenFilter(token))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -20,6 +20,9 @@ class ModelHolder:
 
     def reload(self) -> Recognizer:
         """Load whatever models/CURRENT names now and make it current (raises ModelError, keeping the old)."""
-        fresh = Recognizer.load(self.models_dir)
-        self._current = fresh  # one attribute assignment: atomic for the threads that read it
-        return fresh
+        return self.use(Recognizer.load(self.models_dir))
+
+    def use(self, recognizer: Recognizer) -> Recognizer:
+        """Serve ``recognizer`` from the next request on (it was loaded and validated by Recognizer.load)."""
+        self._current = recognizer  # one attribute assignment: atomic for the threads that read it
+        return recognizer

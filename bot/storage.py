@@ -6,10 +6,12 @@ n to n + 1, so later features add tables without losing data.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,7 +73,22 @@ MIGRATIONS: list[str] = [
         summary TEXT
     );
     """,
+    # 2 -> 3: the model in use when a run started, so a run cut short can be reported truthfully.
+    """
+    ALTER TABLE training_runs ADD COLUMN model_before TEXT;
+    """,
 ]
+
+
+# SQLite integers are signed 64-bit: an id outside this range can name no row (and would overflow).
+MAX_ROW_ID = 2**63 - 1
+# The longest number a user may give as the right answer; longer is no plausible correction.
+MAX_NUMBER_DIGITS = 20
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only, 1 to MAX_NUMBER_DIGITS of them: '²', '①' and '٣' pass str.isdigit() but are no label."""
+    return 0 < len(text) <= MAX_NUMBER_DIGITS and text.isascii() and text.isdigit()
 
 
 def hash_user(user_id: int, salt: str) -> str:
@@ -113,19 +130,31 @@ class Storage:
         self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
         self._migrate()
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing, whatever goes wrong inside: the one connection is never left in a transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        with self._lock:
+            return self._db.in_transaction
+
     def _migrate(self) -> None:
         with self._lock:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in filter(str.strip, script.split(";")):
-                        self._db.execute(statement)
-                    self._db.execute(f"PRAGMA user_version = {target}")
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
+        for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._transaction() as db:
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
 
     @property
     def schema_version(self) -> int:
@@ -133,6 +162,7 @@ class Storage:
             return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
+        """Close the connection; closing twice is harmless."""
         with self._lock:
             self._db.close()
 
@@ -149,6 +179,8 @@ class Storage:
             return int(cursor.lastrowid)
 
     def answer(self, answer_id: int) -> dict[str, Any] | None:
+        if not 0 < answer_id <= MAX_ROW_ID:
+            return None
         with self._lock:
             self._db.row_factory = sqlite3.Row
             try:
@@ -166,35 +198,37 @@ class Storage:
     # --- feedback ---------------------------------------------------------------------------------
 
     def record_feedback(self, answer_id: int, user_id: int, verdict: str, label: str) -> bool:
-        """Store a confirmation or correction and its labelled samples, once per answer.
+        """Store a confirmation or correction and its labelled samples, once per answer, all or nothing.
 
-        Returns False when the answer already has feedback (a double press, a second device).
-        Samples are stored only when the label has one digit per model input.
+        Returns False when the answer already has feedback (a double press, a second device) or is
+        gone. Samples are stored only when the label has one digit per model input.
+
+        Raises:
+            ValueError: ``label`` is not a number of ASCII digits (see ``is_number``).
         """
+        if not is_number(label):
+            raise ValueError(f"not a number of 1-{MAX_NUMBER_DIGITS} ASCII digits: {label[:30]!r}")
         row = self.answer(answer_id)
         if row is None:
             return False
         inputs = self.inputs_of(row)
-        predicted = [part.split(":") for part in row["digits"].split(",")] if row["digits"] else []
         now = time.time()
         user = hash_user(user_id, self.salt)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = self._db.execute(
+        try:
+            with self._transaction() as db:
+                cursor = db.execute(
                     "INSERT INTO feedback (answer_id, created_at, user_hash, verdict, label) VALUES (?, ?, ?, ?, ?)",
                     (answer_id, now, user, verdict, label))
-            except sqlite3.IntegrityError:
-                self._db.execute("ROLLBACK")
-                return False
-            if len(label) == len(inputs) == len(predicted) and label.isdigit():
-                self._db.executemany(
-                    "INSERT INTO samples (feedback_id, created_at, user_hash, image, label, predicted, confidence)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(cursor.lastrowid, now, user, image.tobytes(), int(true), int(said), float(confidence))
-                     for image, true, (said, confidence) in zip(inputs, label, predicted)])
-            self._db.execute("DELETE FROM corrections WHERE answer_id = ?", (answer_id,))
-            self._db.execute("COMMIT")
+                predicted = [part.split(":") for part in row["digits"].split(",")] if row["digits"] else []
+                if len(label) == len(inputs) == len(predicted):
+                    db.executemany(
+                        "INSERT INTO samples (feedback_id, created_at, user_hash, image, label, predicted, confidence)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(cursor.lastrowid, now, user, image.tobytes(), int(true), int(said), float(confidence))
+                         for image, true, (said, confidence) in zip(inputs, label, predicted)])
+                db.execute("DELETE FROM corrections WHERE answer_id = ?", (answer_id,))
+        except sqlite3.IntegrityError:  # feedback exists already: the transaction was rolled back
+            return False
         return True
 
     def has_feedback(self, answer_id: int) -> bool:
@@ -235,10 +269,11 @@ class Storage:
 
     # --- /train runs --------------------------------------------------------------------------------
 
-    def start_run(self, chat_id: int, epochs: int) -> int:
+    def start_run(self, chat_id: int, epochs: int, model_before: str) -> int:
+        """Record a run as running, with the model in use when it started (to tell the truth after a crash)."""
         with self._lock:
-            cursor = self._db.execute("INSERT INTO training_runs (started_at, chat_id, epochs, status) VALUES "
-                                      "(?, ?, ?, 'running')", (time.time(), chat_id, epochs))
+            cursor = self._db.execute("INSERT INTO training_runs (started_at, chat_id, epochs, status, model_before)"
+                                      " VALUES (?, ?, ?, 'running', ?)", (time.time(), chat_id, epochs, model_before))
             return int(cursor.lastrowid)
 
     def set_run_message(self, run_id: int, message_id: int) -> None:
@@ -252,12 +287,12 @@ class Storage:
 
     def interrupted_runs(self) -> list[dict[str, Any]]:
         """Runs still marked running (the bot stopped during them); marks them interrupted."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, chat_id, message_id, epochs, started_at FROM training_runs"
-                                    " WHERE status = 'running'").fetchall()
-            self._db.execute("UPDATE training_runs SET status = 'interrupted', finished_at = ? WHERE status = "
-                             "'running'", (time.time(),))
-        return [dict(zip(("id", "chat_id", "message_id", "epochs", "started_at"), r)) for r in rows]
+        columns = ("id", "chat_id", "message_id", "epochs", "started_at", "model_before")
+        with self._transaction() as db:
+            rows = db.execute(f"SELECT {', '.join(columns)} FROM training_runs WHERE status = 'running'").fetchall()
+            db.execute("UPDATE training_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+                       (time.time(),))
+        return [dict(zip(columns, r)) for r in rows]
 
     def stats(self, days: int = 30) -> Stats:
         with self._lock:

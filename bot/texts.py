@@ -24,6 +24,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "so_far": "So far: {digits}.",
         "thanks_fixed": "Thanks! Saved as {number}.",
         "noted_fixed": "✏️ Thanks — saved the right answer: {number}.",
+        "type_digits": "Please type the right number with the digits 0-9 only (at most {limit} of them).",
         "feedback_stats": "\n\n🗳 Feedback\nConfirmed: {confirmed}, corrected: {corrected}\n"
                           "Accuracy from feedback: {accuracy}\nPer digit: {per_digit}",
         "saw_caption": "What I saw: each digit as the model saw it (28×28 pixels).",
@@ -59,6 +60,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "so_far": "已输入：{digits}。",
         "thanks_fixed": "谢谢！已保存为 {number}。",
         "noted_fixed": "✏️ 谢谢——已保存正确答案：{number}。",
+        "type_digits": "请只用数字 0-9 输入正确的数字（最多 {limit} 位）。",
         "feedback_stats": "\n\n🗳 反馈\n确认正确：{confirmed}，纠正：{corrected}\n"
                           "根据反馈的准确率：{accuracy}\n各数字：{per_digit}",
         "saw_caption": "我看到的：模型眼中的每个数字（28×28 像素）。",

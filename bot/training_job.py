@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import re
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,6 +31,11 @@ from recognizer.model_store import SHIPPED_MODELS_DIR
 log = logging.getLogger(__name__)
 
 EDIT_EVERY_S = 3.0  # Telegram limits edits; one every few seconds is plenty for a progress line
+STDERR_LINES_KEPT = 40
+# TensorFlow's C++ log lines (glog: "I0000 00:00:...", "W1129 ...") and its notices: never a reason.
+_LOG_NOISE = re.compile(r"^[IWEF]\d{4} |oneDNN|tensorflow/|cuda|TF_ENABLE_ONEDNN_OPTS|rebuild TensorFlow", re.I)
+# The last line of a Python traceback: "SomeError: what happened".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Busy)\b:?")
 
 
 @dataclass
@@ -39,6 +47,7 @@ class TrainingRun:
     message_id: int | None = None
     progress: str = "starting"
     cancelled: bool = False
+    stopping: bool = False  # the bot is shutting down: the run will be reported after the restart
     stderr_tail: list[str] = field(default_factory=list)
 
 
@@ -51,7 +60,16 @@ class TrainingJobs:
         self.models = models
         self.bot = bot
         self.current: TrainingRun | None = None
+        self._reserved = False
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._reserved or self.current is not None
+
+    @property
+    def progress(self) -> str:
+        return self.current.progress if self.current is not None else "starting"
 
     @property
     def models_dir(self) -> Path:
@@ -64,19 +82,36 @@ class TrainingJobs:
             command += ["--data", self.settings.mnist_path]
         return command
 
-    async def start(self, chat_id: int, epochs: int) -> TrainingRun:
-        """Launch a run and its watcher; the caller checks ``current`` first (one run at a time)."""
-        run_id = await asyncio.to_thread(self.storage.start_run, chat_id, epochs)
-        process = await asyncio.create_subprocess_exec(*self.command(epochs), stdout=asyncio.subprocess.PIPE,
-                                                       stderr=asyncio.subprocess.PIPE)
-        run = TrainingRun(run_id, chat_id, epochs, process)
-        self.current = run
-        message = await self.bot.send_message(chat_id, f"🏋️ Training started: {epochs} epoch(s) on MNIST plus "
-                                                       "your users' feedback. I'll update this message.")
-        run.message_id = message.message_id
-        await asyncio.to_thread(self.storage.set_run_message, run_id, message.message_id)
+    async def start(self, chat_id: int, epochs: int) -> TrainingRun | None:
+        """Launch a run and its watcher; None when one is already going.
+
+        The check and the reservation happen with no ``await`` between them, so two /train handled
+        at the same moment cannot both start (the event loop runs one of them to its first await).
+        The training process also takes the models directory's lock, which covers a run left over
+        from before a restart.
+        """
+        if self.busy:
+            return None
+        self._reserved = True
+        try:
+            run_id = await asyncio.to_thread(self.storage.start_run, chat_id, epochs, self.models.current.version)
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+            process = await asyncio.create_subprocess_exec(*self.command(epochs), stdout=asyncio.subprocess.PIPE,
+                                                           stderr=asyncio.subprocess.PIPE, env=env)
+            run = TrainingRun(run_id, chat_id, epochs, process)
+            self.current = run
+        finally:
+            self._reserved = False
         self._task = asyncio.create_task(self._watch(run))
         log.info("training run %s started (%s epochs, pid %s)", run_id, epochs, process.pid)
+        try:
+            message = await self.bot.send_message(chat_id, f"🏋️ Training started: {epochs} epoch(s) on MNIST plus "
+                                                           "your users' feedback. I'll update this message.")
+        except TelegramError as error:
+            log.warning("could not send the training message: %s", error)
+        else:
+            run.message_id = message.message_id
+            await asyncio.to_thread(self.storage.set_run_message, run_id, message.message_id)
         return run
 
     async def cancel(self) -> bool:
@@ -88,13 +123,23 @@ class TrainingJobs:
         return True
 
     async def stop(self) -> None:
-        """On bot shutdown: stop a run (it will be reported as interrupted after the restart)."""
-        if self.current is not None and self.current.process.returncode is None:
-            self.current.process.terminate()
+        """On bot shutdown (while the bot can still send): stop a run, say so in its message, and leave it
+        marked running so the restarted bot tells the admin it was interrupted."""
+        run = self.current
+        if run is None:
+            return
+        run.stopping = True
+        if run.process.returncode is None:
+            run.process.terminate()
             try:
-                await asyncio.wait_for(self.current.process.wait(), 10)
+                await asyncio.wait_for(run.process.wait(), 10)
             except asyncio.TimeoutError:
-                self.current.process.kill()
+                run.process.kill()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 15)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                log.warning("the training watcher did not finish in time")
 
     async def _edit(self, run: TrainingRun, text: str) -> None:
         try:
@@ -110,7 +155,7 @@ class TrainingJobs:
         async for raw in run.process.stderr:
             line = raw.decode(errors="replace").rstrip()
             if line:
-                run.stderr_tail = (run.stderr_tail + [line])[-8:]
+                run.stderr_tail = (run.stderr_tail + [line])[-STDERR_LINES_KEPT:]
 
     async def _watch(self, run: TrainingRun) -> None:
         assert run.process.stdout is not None
@@ -141,6 +186,11 @@ class TrainingJobs:
             self.current = None
 
     async def _finish(self, run: TrainingRun, outcome: dict[str, Any] | None) -> None:
+        if run.stopping:  # the row stays "running": the restarted bot reports the run as interrupted
+            log.info("training run %s stopped because the bot is shutting down", run.run_id)
+            await self._edit(run, "⏸ Training stopped: the bot is shutting down. The model in use is unchanged; "
+                                  "I'll tell you when I'm back.")
+            return
         if run.cancelled:
             status, text = "cancelled", "⏹ Training cancelled. The model in use is unchanged."
         elif outcome and outcome.get("event") == "done":
@@ -159,10 +209,25 @@ class TrainingJobs:
                 text = (f"↩️ Kept the model in use. The candidate scored {scores['mnist']:.2%} on the MNIST "
                         f"test set.\nDecided by: {outcome['reason']}.")
         else:
-            reason = (outcome or {}).get("reason") or " / ".join(run.stderr_tail[-3:]) or "no output"
+            reason = (outcome or {}).get("reason") or failure_reason(run.stderr_tail, run.process.returncode)
             status = "failed"
             text = (f"❌ Training failed (exit code {run.process.returncode}): "
                     f"{redact(reason, self.settings.token)[:600]}\nThe model in use is unchanged.")
         await asyncio.to_thread(self.storage.finish_run, run.run_id, status, text)
         log.info("training run %s finished: %s", run.run_id, status)
         await self._edit(run, text)
+
+
+def failure_reason(stderr_tail: list[str], returncode: int | None) -> str:
+    """Why a training process ended without saying so: its exception, or how it died; never TF's log noise."""
+    lines = [line for line in stderr_tail if not _LOG_NOISE.search(line)]
+    errors = [line.strip() for line in lines if _EXCEPTION_LINE.match(line.strip())]
+    if errors:
+        return errors[-1]
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"the training process was killed ({name}, signal {-returncode}), e.g. for lack of memory"
+    return f"the training process exited with code {returncode} without saying why"

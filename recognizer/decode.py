@@ -1,22 +1,63 @@
-"""Bytes in, a grey-scale photo out: every common format, EXIF-rotated, safely bounded in size.
+"""Bytes in, a grey-scale photo out: the accepted formats, EXIF-rotated, bounded in memory and time.
 
-Pillow decodes (it knows JPEG, PNG, WebP, BMP, TIFF, GIF, MPO and their quirks); large JPEGs are
-reduced while decoding (draft mode) so a 12-megapixel photo costs about what a 1-megapixel one does.
+Pillow decodes (it knows JPEG, PNG, WebP, BMP, TIFF, GIF, MPO and their quirks). What a file may
+cost is decided before its pixels are decoded: large JPEGs are reduced while decoding (draft mode),
+so a 12-megapixel photo costs about what a 1-megapixel one does; every other format is decoded at
+full size, so its cost is counted from the decoded mode (a 16-bit or RGBA pixel costs several
+bytes, a palette pixel one) and a file over ``MAX_DECODE_BYTES`` is refused. Decodes running at
+once share ``DECODE_MEMORY_BYTES``: a large one waits for room rather than adding to the peak.
+Conversion to grey runs in strips, so no full-size RGBA or float copy is ever made.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
+# Only these are ever handed to a Pillow decoder (MPO, a phone's multi-picture JPEG, comes through
+# JPEG's): EPS (Ghostscript), ICO, JPEG 2000 and the rest are refused as "not a picture" before any
+# of their code runs.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 # A 50-megapixel phone photo is plausible; anything beyond is refused before its pixels are decoded.
 MAX_PIXELS = 60_000_000
+# What one decode may cost (decoded pixels plus the decoder's own buffers plus the grey copy).
+MAX_DECODE_BYTES = 160 * 1024 * 1024
+# What all decodes running at once may cost together; one over the rest waits for room.
+DECODE_MEMORY_BYTES = 192 * 1024 * 1024
 # The recognizer works at this size (longest side); digits in a phone photo stay legible at it.
 WORK_SIDE = 320
+# Rows are converted to grey this many pixels at a time.
+STRIP_PIXELS = 1 << 20
+
+# Bytes per pixel of Pillow's own storage: 1 for L/P/1, 2 for 16-bit, 4 for everything else
+# (RGB is stored with a padding byte, LA like RGBA).
+_ONE_BYTE_MODES = frozenset({"1", "L", "P"})
+# Buffers a decoder holds beside the image, per pixel: libwebp decodes a whole RGBA frame and Pillow
+# copies it as bytes (measured: 11); libtiff may read an uncompressed strip as large as the image.
+_DECODER_EXTRA_BYTES = {"WEBP": 11, "TIFF": 4}
+# What a decode costs beyond its pixels: row buffers, strips in conversion, Python's own (measured
+# up to 18 MB with bench/decode_memory.py).
+_DECODE_OVERHEAD_BYTES = 24 * 1024 * 1024
+_DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_NUMERIC_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+# EXIF orientation -> the numpy operation that makes the picture upright (PIL's exif_transpose).
+_ORIENT = {
+    2: np.fliplr,
+    3: lambda a: np.rot90(a, 2),
+    4: np.flipud,
+    5: lambda a: a.T,
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: np.rot90(a, 2).T,
+    8: lambda a: np.rot90(a, 1),
+}
 
 
 class ImageDecodeError(Exception):
@@ -37,7 +78,40 @@ class ImageTooLargeError(ImageDecodeError):
     user_message = "That picture is too large. Please send a photo under 60 megapixels."
 
 
-def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, float]:
+class DecodeBudget:
+    """Bytes that decodes running at once may use together; ``reserve`` waits until there is room."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_use = 0
+        self._room = threading.Condition()
+
+    @contextlib.contextmanager
+    def reserve(self, cost: int) -> Iterator[None]:
+        cost = min(cost, self.capacity)  # callers refuse larger files first; never wait forever
+        with self._room:
+            self._room.wait_for(lambda: self.in_use + cost <= self.capacity)
+            self.in_use += cost
+        try:
+            yield
+        finally:
+            with self._room:
+                self.in_use -= cost
+                self._room.notify_all()
+
+
+BUDGET = DecodeBudget(DECODE_MEMORY_BYTES)
+
+
+def decode_cost(mode: str, size: tuple[int, int], image_format: str | None) -> int:
+    """Bytes a decode of this image will hold at its peak: pixels, decoder buffers, the grey copy."""
+    stored = 1 if mode in _ONE_BYTE_MODES else 2 if mode.startswith("I;16") else 4
+    per_pixel = stored + _DECODER_EXTRA_BYTES.get(image_format or "", 0) + 1
+    return size[0] * size[1] * per_pixel + _DECODE_OVERHEAD_BYTES
+
+
+def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_PIXELS,
+                 max_bytes: int = MAX_DECODE_BYTES) -> tuple[np.ndarray, float]:
     """Decode ``data`` into a grey uint8 array whose longest side is at most ``work_side``.
 
     Returns the array and the factor that maps its pixel coordinates back to the full-size,
@@ -45,38 +119,38 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_
 
     Raises:
         NotAnImageError, TruncatedImageError, ImageTooLargeError: with a message fit for users.
+        Nothing else: whatever Pillow raises on a malformed file becomes one of these.
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise NotAnImageError("not a recognised image format") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLargeError("image dimensions exceed Pillow's safety limit") from None
-    except OSError as error:
-        raise NotAnImageError(f"unreadable image header: {error}") from None
-
+    image = _open(data)
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise ImageTooLargeError(f"{width}x{height} exceeds {max_pixels} pixels")
-    try:
-        orientation = image.getexif().get(0x0112, 1)
-    except Exception:  # a malformed EXIF block must not stop us reading the pixels
-        orientation = 1
     full_side = max(width, height)
-    if image.format == "JPEG":
-        # DCT-domain reduction: decodes at 1/2, 1/4 or 1/8 size, never below the requested size.
-        image.draft("L" if image.mode in ("L", "RGB", "YCbCr") else image.mode, (work_side, work_side))
     try:
-        image.load()
-        if orientation != 1:
-            image = ImageOps.exif_transpose(image)
-        grey = _to_grey(image)
-    except (OSError, SyntaxError, ValueError) as error:
-        raise TruncatedImageError(f"the image data is incomplete or corrupt: {error}") from None
-    except Image.DecompressionBombError:
-        raise ImageTooLargeError("image exceeds Pillow's safety limit") from None
+        if image.format in _DRAFT_FORMATS:
+            # DCT-domain reduction: decodes at 1/2, 1/4 or 1/8 size, never below the requested size.
+            image.draft("L" if image.mode in ("L", "RGB", "YCbCr") else image.mode, (work_side, work_side))
+        cost = decode_cost(image.mode, image.size, image.format)
+    except Exception as error:  # a header Pillow accepted but cannot size
+        raise NotAnImageError(f"unreadable image header: {type(error).__name__}: {error}") from None
+    if cost > max_bytes:
+        raise ImageTooLargeError(f"{width}x{height} {image.mode} {image.format} would take "
+                                 f"{cost / 2**20:.0f} MB to decode (limit {max_bytes / 2**20:.0f} MB)")
+    with BUDGET.reserve(cost):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pillow warns about odd but readable files; we judge by result
+                image.load()
+                orientation = _orientation(image)  # after load: PNG's getexif() would decode the pixels
+                grey = _to_grey(image)
+        except MemoryError:
+            raise ImageTooLargeError("not enough memory to decode this image") from None
+        except (OSError, EOFError, SyntaxError) as error:
+            raise TruncatedImageError(f"the image data is incomplete or corrupt: {error}") from None
+        except Exception as error:  # Pillow's ValueError, TypeError, struct.error... on malformed files
+            raise TruncatedImageError(f"the image data is malformed: {type(error).__name__}: {error}") from None
+        finally:
+            image.close()
 
     scale = work_side / max(grey.shape)
     if scale < 1:
@@ -85,20 +159,61 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_
         method = cv2.INTER_LINEAR if scale > 0.5 else cv2.INTER_AREA
         grey = cv2.resize(grey, (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale))),
                           interpolation=method)
+    if orientation in _ORIENT:
+        grey = np.ascontiguousarray(_ORIENT[orientation](grey))
     return grey, full_side / max(grey.shape)
 
 
+def _open(data: bytes) -> Image.Image:
+    """Read the header only, with Pillow limited to the accepted formats."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # metadata oddities: the pixels decide whether a file is usable
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+    except UnidentifiedImageError:
+        raise NotAnImageError("not an accepted image format") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLargeError("image dimensions exceed Pillow's safety limit") from None
+    except Exception as error:  # OSError, SyntaxError, ValueError, struct.error... from a malformed header
+        raise NotAnImageError(f"unreadable image header: {type(error).__name__}: {error}") from None
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+        return value if isinstance(value, int) else 1
+    except Exception:  # a malformed EXIF block must not stop us reading the pixels
+        return 1
+
+
 def _to_grey(image: Image.Image) -> np.ndarray:
-    """Flatten any mode (palette, alpha, CMYK, 16-bit, float) to 8-bit grey, transparency as white paper."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        values = np.asarray(image, dtype=np.float32)
-        low, high = float(values.min()), float(values.max())
-        if high <= low:
-            return np.zeros(values.shape, np.uint8)
-        return ((values - low) / (high - low) * 255).astype(np.uint8)
+    """Flatten any mode to 8-bit grey, strip by strip, so no full-size converted copy is made."""
+    width, height = image.size
+    grey = np.empty((height, width), np.uint8)
+    numeric = image.mode in _NUMERIC_MODES
+    if numeric:
+        low, high = (float(v) for v in image.getextrema())
+    rows = max(1, STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows)))
+        grey[top:top + strip.height] = _numeric_to_grey(strip, low, high) if numeric else _strip_to_grey(strip)
+    return grey
+
+
+def _numeric_to_grey(strip: Image.Image, low: float, high: float) -> np.ndarray:
+    """16-bit, 32-bit and float pixels stretched from the whole image's range to 0-255."""
+    if not high > low:  # also catches NaN
+        return np.zeros((strip.height, strip.width), np.uint8)
+    values = np.asarray(strip, dtype=np.float32)
+    return np.clip((values - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+
+
+def _strip_to_grey(image: Image.Image) -> np.ndarray:
+    """Palette, alpha, CMYK, RGB... to 8-bit grey, transparency as white paper."""
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if image.mode in _ALPHA_MODES:
         rgba = image.convert("RGBA")
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(paper, rgba)

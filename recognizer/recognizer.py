@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from recognizer.classifier import PIECES_FILE, WEIGHTS_FILE, DenseClassifier, PieceClassifier
+from recognizer.classifier import DenseClassifier, PieceClassifier
 from recognizer.confidence import Calibration, signals
-from recognizer.model_store import ModelError, read_manifest, resolve_version_dir
+from recognizer.model_store import ModelError, load_classifier, load_pieces, read_manifest, resolve_version_dir
 from recognizer.preprocess import PREPROCESSING_VERSION, Found, find_candidates
 from recognizer.reading import best_readings
 
@@ -91,12 +91,7 @@ class Recognizer:
                 f"The model in {version_dir} was trained for preprocessing version {trained_for}, but this "
                 f"recognizer uses version {PREPROCESSING_VERSION}. Retrain with `digitbot train` or install a "
                 "matching model.")
-        try:
-            classifier = DenseClassifier.from_npz(version_dir / WEIGHTS_FILE)
-            pieces = PieceClassifier.from_npz(version_dir / PIECES_FILE)
-        except (OSError, KeyError, ValueError) as error:
-            raise ModelError(f"The weights in {version_dir} could not be read: {error}") from None
-        return cls(classifier, manifest, version_dir, pieces)
+        return cls(load_classifier(version_dir, manifest), manifest, version_dir, load_pieces(version_dir))
 
     @property
     def version(self) -> str:

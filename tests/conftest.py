@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -10,22 +11,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from training.data import DataError, locate_mnist
+
 REPO = Path(__file__).resolve().parent.parent
-MNIST_CANDIDATES = [os.environ.get("MNIST_PATH"), str(REPO.parent / "shared" / "data" / "mnist.npz")]
 
 
-def _mnist_path() -> Path | None:
-    for candidate in MNIST_CANDIDATES:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
+@functools.cache
+def _mnist_path() -> tuple[Path | None, str]:
+    """Found once per session, the way training finds it: $MNIST_PATH, Keras's cache, Keras's download."""
+    try:
+        return locate_mnist(), ""
+    except DataError as error:
+        return None, str(error)
 
 
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
-    path = _mnist_path()
+    path, why = _mnist_path()
     if path is None:
-        pytest.skip("MNIST not available: set MNIST_PATH to mnist.npz")
+        pytest.skip(why)
     return path
 
 

@@ -90,6 +90,42 @@ def load_mnist(path: str | os.PathLike[str] | None = None) -> MnistData:
     return validate(x_train, y_train, x_test, y_test, source="keras.datasets.mnist")
 
 
+def keras_cache_file() -> Path:
+    """Where Keras keeps its MNIST download: ``$KERAS_HOME/datasets/mnist.npz``, by default under ~/.keras."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "datasets" / "mnist.npz"
+
+
+def locate_mnist(path: str | os.PathLike[str] | None = None) -> Path:
+    """The MNIST file training would use, in training's order: ``path``, ``$MNIST_PATH``, Keras's cache,
+    then Keras's download (which fills that cache).
+
+    Raises:
+        DataError: none of them worked; the message says what was tried and how to fix it.
+    """
+    chosen = path or os.environ.get(MNIST_PATH_ENV)
+    if chosen:
+        file = Path(chosen).expanduser()
+        if not file.is_file():
+            raise DataError(f"{MNIST_PATH_ENV} is {file}, which does not exist. Point {MNIST_PATH_ENV} at "
+                            "mnist.npz (Keras's layout), or unset it to use Keras's cache or download.")
+        return file
+    cached = keras_cache_file()
+    if cached.is_file():
+        return cached
+    try:
+        from keras.datasets import mnist  # noqa: PLC0415 - TensorFlow is heavy; only the download path needs it
+
+        mnist.load_data()
+    except Exception as error:  # the download fails in many ways (DNS, proxy, TLS); all get one message
+        raise DataError(
+            f"MNIST not found: {MNIST_PATH_ENV} is not set, {cached} does not exist, and Keras's download failed "
+            f"({type(error).__name__}: {' '.join(str(error).split())[:200]}). Fix: set {MNIST_PATH_ENV} to an "
+            f"mnist.npz, or copy one to {cached}, or allow the download.") from None
+    if not cached.is_file():
+        raise DataError(f"Keras downloaded MNIST but not to {cached}; set {MNIST_PATH_ENV} to the file.")
+    return cached
+
+
 def split_validation(data: MnistData, size: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hold out ``size`` training digits (stratified by nothing but a seeded shuffle) for validation."""
     order = np.random.default_rng(seed).permutation(len(data.x_train))

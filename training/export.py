@@ -18,7 +18,16 @@ import keras
 import numpy as np
 
 from recognizer.classifier import DenseClassifier
-from recognizer.model_store import CURRENT_FILE, KEEP_VERSIONS, PREVIOUS_FILE, fsync_file, set_current
+from recognizer.model_store import (
+    CURRENT_FILE,
+    KEEP_VERSIONS,
+    PREVIOUS_FILE,
+    fsync_file,
+    load_classifier,
+    read_manifest,
+    read_pointer,
+    set_current,
+)
 
 
 def to_dense_classifier(model: keras.Model) -> DenseClassifier:
@@ -53,13 +62,15 @@ def staged_version(models_dir: Path, version: str, make_current: bool = True) ->
     """Yield an empty staging directory; on success publish it as ``version`` (and make it current).
 
     If the body raises (or the process dies) the staging directory is removed or left under a
-    ``.tmp-`` name that loaders ignore, and ``CURRENT`` is untouched.
+    ``.tmp-`` name that loaders ignore, and ``CURRENT`` is untouched. A version whose weights do not
+    load and answer (``load_classifier``) is never published.
     """
     models_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=models_dir))
     stage.chmod(0o755)
     try:
         yield stage
+        load_classifier(stage, read_manifest(stage))  # raises ModelError: nothing is published
         for file in stage.iterdir():
             fsync_file(file)
         final = models_dir / version
@@ -76,8 +87,7 @@ def staged_version(models_dir: Path, version: str, make_current: bool = True) ->
 
 def prune_old_versions(models_dir: Path, keep: int = KEEP_VERSIONS) -> None:
     """Delete all but the newest ``keep`` versions; the current and previous ones always stay."""
-    protected = {(models_dir / name).read_text(encoding="utf-8").strip()
-                 for name in (CURRENT_FILE, PREVIOUS_FILE) if (models_dir / name).is_file()}
+    protected = {read_pointer(models_dir, name) for name in (CURRENT_FILE, PREVIOUS_FILE)}
     versions = sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     for old in versions[:-keep]:
         if old.name not in protected:

@@ -15,6 +15,8 @@ printed as JSON lines on stdout for the bot to read.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import os
 import signal
@@ -26,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from recognizer import Recognizer
-from recognizer.model_store import KERAS_FILE, ModelError, resolve_version_dir
+from recognizer.model_store import KERAS_FILE, ModelError, TrainingBusy, resolve_version_dir, training_lock
 from training.config import ModelConfig, TrainConfig
 from training.data import DataError, load_mnist
 
@@ -100,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                       extra_weight=weight)
 
     def progress(info: dict[str, Any]) -> None:
-        if os.getppid() != args.parent_pid:  # the bot died (kill -9): do not train on for nobody
+        if not bot_alive(args.parent_pid):  # the bot died (kill -9): do not train on for nobody
             emit("failed", reason="the bot that started this run has stopped")
             sys.exit(3)
         emit("epoch", **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in info.items()})
@@ -111,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     scores = {name: {"mnist": accuracy(model, data.x_test, data.y_test), "feedback": accuracy(model, test_x, test_y)}
               for name, model in (("current", current), ("candidate", candidate))}
     install, reason = decide(scores["current"], scores["candidate"])
+    if not bot_alive(args.parent_pid):  # kill -9 of the bot after the last epoch: nobody asked any more
+        emit("failed", reason="the bot that started this run has stopped; the candidate was not installed")
+        return 3
     if install:
         from recognizer.model_store import set_current  # noqa: PLC0415
 
@@ -118,6 +123,22 @@ def run(args: argparse.Namespace) -> int:
     emit("done", installed=install, reason=reason, version=candidate.version, previous=current.version,
          scores=scores)
     return 0
+
+
+def bot_alive(parent_pid: int) -> bool:
+    """Whether the process that started this run is still its parent (an orphan is re-parented)."""
+    return os.getppid() == parent_pid
+
+
+def die_with_parent() -> None:
+    """Ask Linux to send SIGTERM when the bot dies, however it dies (kill -9 included)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # bot_alive() still stops the run at the next epoch and before any install
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,9 +153,22 @@ def main(argv: list[str] | None = None) -> int:
     args.parent_pid = os.getppid()
     if hasattr(os, "nice"):
         os.nice(10)  # the bot keeps answering photos while this runs
-    # /train cancel sends SIGTERM: unwind normally so a half-written candidate is cleaned up.
+    # /train cancel (and the bot's death, see die_with_parent) send SIGTERM: unwind normally so a
+    # half-written candidate is cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    return run(args)
+    die_with_parent()
+    if not bot_alive(args.parent_pid):
+        emit("failed", reason="the bot that started this run has stopped")
+        return 3
+    try:
+        with training_lock(args.models_dir):
+            return run(args)
+    except TrainingBusy as error:
+        emit("failed", reason=f"{error}; one run at a time")
+        return 4
+    except Exception as error:  # say what went wrong on the line the bot reads, not only in a traceback
+        emit("failed", reason=f"{type(error).__name__}: {' '.join(str(error).split())[:400]}")
+        raise
 
 
 if __name__ == "__main__":

@@ -77,3 +77,11 @@ def bot(module_fake, tmp_path_factory):
 @pytest.fixture(scope="module")
 def test_digits(mnist) -> tuple[np.ndarray, np.ndarray]:
     return mnist["x_test"], mnist["y_test"]
+
+
+@pytest.fixture(scope="session")
+def bomb_files() -> tuple[str, bytes]:
+    """The accepted file that costs the decoder most (an RGBA PNG as large as it accepts), and its name."""
+    from tests.image_bombs import render, worst_size  # noqa: PLC0415
+
+    return "worst-rgba.png", render("RGBA", "PNG", worst_size("RGBA", "PNG"), {})

@@ -3,7 +3,8 @@
 It implements the methods digitbot uses, with JSON shaped as Telegram's: getMe, deleteWebhook,
 setMyCommands, getUpdates (long polling), getFile and file downloads, sendMessage, sendPhoto,
 sendChatAction, editMessageText / ReplyMarkup / Caption, answerCallbackQuery. Tests push updates
-in and read back every call the bot made.
+in and read back every call the bot made, and can take the API down (connections refused, open ones
+cut) and bring it back on the same port, as an outage would.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,22 +43,39 @@ class FakeTelegram:
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._changed = threading.Condition()
+        self.is_down = False
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._address = self._server.server_address[:2]
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._address
         return f"http://{host}:{port}"
 
     def __enter__(self) -> FakeTelegram:
-        self._thread.start()
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if not self.is_down:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def down(self) -> None:
+        """An outage: the port refuses connections and open ones (a long poll too) are cut."""
+        with self._changed:
+            self.is_down = True
+            self._changed.notify_all()
         self._server.shutdown()
         self._server.server_close()
+        self._server.cut_connections()
+
+    def up(self) -> None:
+        """The API is back on the same address, with every update pushed meanwhile still waiting."""
+        self._server = _Server(self._address, self._handler_class())
+        with self._changed:
+            self.is_down = False
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     # --- what tests do -------------------------------------------------------------------------
 
@@ -66,11 +85,17 @@ class FakeTelegram:
         return file_id
 
     def push(self, update: dict[str, Any]) -> int:
+        return self.push_many([update])[0]
+
+    def push_many(self, updates: list[dict[str, Any]]) -> list[int]:
+        """Queue updates together, so one getUpdates delivers them all (the bot handles them at once)."""
         with self._changed:
-            update_id = next(self._ids)
-            self._updates.append({"update_id": update_id, **update})
+            ids = []
+            for update in updates:
+                ids.append(next(self._ids))
+                self._updates.append({"update_id": ids[-1], **update})
             self._changed.notify_all()
-        return update_id
+        return ids
 
     def message(self, user_id: int, *, language: str = "en", **content: Any) -> dict[str, Any]:
         """Build a private-chat message update from ``user_id``."""
@@ -148,7 +173,7 @@ class FakeTelegram:
         with self._changed:
             while True:
                 pending = [u for u in self._updates if u["update_id"] >= offset]
-                if pending or time.monotonic() >= deadline:
+                if pending or time.monotonic() >= deadline or self.is_down:
                     return pending[:100]
                 self._changed.wait(max(0.0, deadline - time.monotonic()))
 
@@ -232,6 +257,33 @@ class FakeTelegram:
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # the bot opens many connections at once under load; 5 would refuse some
+    daemon_threads = True
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def cut_connections(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client cut off by an outage is expected; keep test output quiet."""
 
 
 def _decode_value(value: str) -> Any:

@@ -1,0 +1,90 @@
+"""Is the Bot API reachable? Every request tells; an outage is logged once per attempt and reported once.
+
+python-telegram-bot retries by itself (the start-up with ``bootstrap_retries``, polling forever,
+backing off from 1 s to 30 s), but logs each failed poll as a full traceback and says nothing when
+the API is back. ``WatchedRequest`` sees every request's outcome: a failure is one log line, the
+first success after failures ends the outage, and the admins get one message saying how long it
+lasted, sent when it can be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.error import BadRequest, NetworkError
+from telegram.request import HTTPXRequest
+
+log = logging.getLogger(__name__)
+
+
+def is_unreachable(error: BaseException | None) -> bool:
+    """Telegram could not be reached or did not answer (PTB's BadRequest is a NetworkError too, but an answer)."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+@dataclass(frozen=True)
+class Outage:
+    started: float  # time.time() of the first failure
+    seconds: float
+    failed_attempts: int
+    last_error: str
+
+    def describe(self) -> str:
+        start = time.strftime("%H:%M:%S", time.gmtime(self.started))
+        return (f"⚠️ I could not reach Telegram from {start} UTC for {self.seconds:.0f} s "
+                f"({self.failed_attempts} failed attempts, last: {self.last_error}). I'm back and answering again.")
+
+
+class Connectivity:
+    """Outage bookkeeping shared by the bot's request objects; ``ended`` is set when one is over."""
+
+    def __init__(self) -> None:
+        self._down_since: float | None = None
+        self._down_monotonic = 0.0
+        self._failures = 0
+        self._last_error = ""
+        self.finished: list[Outage] = []  # outages over but not yet reported
+        self.ended = asyncio.Event()
+
+    @property
+    def down(self) -> bool:
+        return self._down_since is not None
+
+    def failed(self, method: str, error: Exception) -> None:
+        if self._down_since is None:
+            self._down_since, self._down_monotonic = time.time(), time.monotonic()
+        self._failures += 1
+        self._last_error = f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
+        log.warning("Telegram unreachable (attempt %d, %.0f s so far; %s): %s", self._failures,
+                    time.monotonic() - self._down_monotonic, method, self._last_error)
+
+    def succeeded(self) -> None:
+        if self._down_since is None:
+            return
+        outage = Outage(self._down_since, time.monotonic() - self._down_monotonic, self._failures, self._last_error)
+        self._down_since, self._failures = None, 0
+        log.warning("Telegram reachable again after %.0f s (%d failed attempts)", outage.seconds,
+                    outage.failed_attempts)
+        self.finished.append(outage)
+        self.ended.set()
+
+
+class WatchedRequest(HTTPXRequest):
+    """PTB's HTTPX request, reporting each request's network outcome to a ``Connectivity``."""
+
+    def __init__(self, connectivity: Connectivity, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.connectivity = connectivity
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        try:
+            result = await super().do_request(url, method, *args, **kwargs)
+        except NetworkError as error:  # TimedOut included: no answer is no answer
+            self.connectivity.failed(url.rsplit("/", 1)[-1], error)
+            raise
+        self.connectivity.succeeded()
+        return result

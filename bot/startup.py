@@ -1,0 +1,128 @@
+"""What the bot needs before it talks to Telegram: a writable data directory, its database, a usable model.
+
+Each failure is one sentence naming the setting to fix, and a distinct exit code, so a service
+manager's log shows the cause at a glance and scripts can tell the cases apart.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import secrets
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.config import Settings
+from bot.models import ModelHolder
+from bot.storage import Storage
+from recognizer import ModelError, Recognizer
+
+log = logging.getLogger(__name__)
+
+# glibc's M_MMAP_THRESHOLD: buffers from this size up get their own mapping, returned on free.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+EXIT_STOPPED = 0
+EXIT_CONFIG = 2  # a setting is missing or malformed, the token was rejected, a needed extra is missing
+EXIT_DATA_DIR = 3  # DATA_DIR or the database in it cannot be used
+EXIT_MODEL = 4  # the model in MODEL_DIR (or the shipped one) cannot be used
+EXIT_TELEGRAM = 5  # the Bot API could not be reached within STARTUP_RETRIES attempts
+
+
+class StartupError(Exception):
+    """One sentence for the log, and the process exit code that goes with it."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def return_large_buffers_promptly() -> None:
+    """Give decode buffers back to the OS as soon as they are freed.
+
+    glibc raises its mmap threshold to the largest block freed (up to 32 MB), after which a decoder's
+    multi-megabyte rows and blocks come from per-thread heaps that keep the memory: three worst-case
+    files at once took the bot to 378 MB this way, and to 246 MB with a fixed 1 MB threshold
+    (bench/worst_file_load.py). Elsewhere than glibc this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        if not libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES):
+            log.debug("mallopt(M_MMAP_THRESHOLD) was refused")
+    except (OSError, AttributeError):  # not glibc (musl, macOS): its own allocator decides
+        pass
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _first_file_above(path: Path) -> Path | None:
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    """Create DATA_DIR if needed and prove that files can be written there."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StartupError(f"DATA_DIR {data_dir} is a file, not a directory: set DATA_DIR to a directory "
+                           "the bot may write to.", EXIT_DATA_DIR) from None
+    except NotADirectoryError:
+        raise StartupError(f"DATA_DIR {data_dir} cannot be created because {_first_file_above(data_dir)} is a file: "
+                           "set DATA_DIR to a directory the bot may write to.", EXIT_DATA_DIR) from None
+    except OSError as error:
+        raise StartupError(f"DATA_DIR {data_dir} cannot be created ({_reason(error)}): set DATA_DIR to a directory "
+                           "the bot may write to.", EXIT_DATA_DIR) from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise StartupError(f"DATA_DIR {data_dir} is not writable ({_reason(error)}): the bot stores its answers "
+                           "there; give it write access or choose another DATA_DIR.", EXIT_DATA_DIR) from None
+
+
+def user_hash_salt(data_dir: Path) -> str:
+    """A per-installation secret for hashing user ids, kept next to the database."""
+    path = data_dir / "user-hash-salt"
+    try:
+        if not path.exists():
+            path.write_text(secrets.token_hex(16), encoding="utf-8")
+            os.chmod(path, 0o600)
+        salt = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise StartupError(f"{path} cannot be read or written ({error}); delete it to make a new one (user "
+                           "counts then restart from zero).", EXIT_DATA_DIR) from None
+    if not salt:
+        raise StartupError(f"{path} is empty; delete it to make a new one.", EXIT_DATA_DIR)
+    return salt
+
+
+def open_storage(settings: Settings) -> Storage:
+    """The database in DATA_DIR, migrated to the current schema."""
+    prepare_data_dir(settings.data_dir)
+    salt = user_hash_salt(settings.data_dir)
+    try:
+        return Storage(settings.database_path, salt)
+    except (sqlite3.Error, OSError) as error:
+        raise StartupError(f"The database {settings.database_path} cannot be opened ({error}); check the file, or "
+                           "move it away to start a new one.", EXIT_DATA_DIR) from None
+
+
+def load_models(settings: Settings) -> ModelHolder:
+    """The model in use, loaded and checked (it answers a known input) before the bot accepts photos."""
+    try:
+        return ModelHolder(Recognizer.load(settings.model_dir), settings.model_dir)
+    except ModelError as error:
+        raise StartupError(f"{error} (MODEL_DIR: {settings.model_dir or 'the shipped models/'})",
+                           EXIT_MODEL) from None
