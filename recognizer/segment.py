@@ -22,6 +22,7 @@ from recognizer.mnist_format import fit_to_mnist, stroke_width
 MAX_ATOMS = 90  # more than this is texture or scribble, not a number
 MAX_ATOMS_PER_PIECE = 10
 WIDEST_PIECE = 1.6  # in digit heights: no digit is wider, so no candidate either
+SLANTS = np.linspace(-0.3, 0.8, 12)  # shears tried when measuring how far the writing leans
 SHORTEST_DIGIT = 0.45  # in digit heights: a run of atoms lower than this is no digit
 LINE_LENGTH = 0.8  # horizontal runs of ink at least this long (in digit heights) and...
 LINE_THICKNESS = 2.5  # ...thinner than this many pen widths are strokes of their own (underlines)
@@ -56,20 +57,23 @@ class Stroke:
 
 @dataclass
 class Atom:
-    """A stroke, or a slice of columns of a wide stroke: the unit pieces are made of."""
+    """A stroke, or a slice of a wide stroke between two cuts along the writing's slant."""
 
     label: int
-    x0: int  # first column
-    x1: int  # one past the last column
+    lo: float  # the slice holds the stroke's pixels whose slanted column (x + slant * y) is in [lo, hi)
+    hi: float
+    x0: int  # its box in the image
+    x1: int
     y0: int
     y1: int
     area: int
-    cut_left: int  # ink pixels in the column where this slice was cut from its stroke (0: the stroke's own edge)
+    centre: float  # mean slanted column of its pixels: atoms are read in this order
+    cut_left: int  # ink pixels along the cut that made its left side (0: the stroke's own edge)
     cut_right: int
 
     @property
-    def centre(self) -> float:
-        return (self.x0 + self.x1) / 2.0
+    def whole(self) -> bool:
+        return self.lo == -np.inf and self.hi == np.inf
 
 
 @dataclass
@@ -130,12 +134,13 @@ def digit_height(found: list[Stroke], shape: tuple[int, int]) -> float:
 
     Weighting by ink keeps dots and dashes from counting; the upper quartile keeps a digit split into
     a body and a bar (a 5) from counting as half a digit. Strokes that run into the photo's border
-    (a table beyond the paper's edge, a shadow) do not count while there is writing clear of it;
-    in a tight crop, where the digit itself touches the border, they do.
+    (a table beyond the paper's edge, a shadow) do not count while there is writing clear of it (a
+    stroke at least 15% as tall as the tallest); in a tight crop, where the digit itself touches
+    the border and only specks are clear of it, they do.
     """
     h, w = shape
     inside = [s for s in found if s.x > 0 and s.y > 0 and s.right < w and s.bottom < h]
-    if inside and max(s.area for s in inside) >= 0.25 * max(s.area for s in found):
+    if inside and max(s.h for s in inside) >= 0.15 * max(s.h for s in found):
         found = inside
     heights = np.array([s.h for s in found], np.float64)
     weights = np.array([s.area for s in found], np.float64)
@@ -173,35 +178,70 @@ def separate_lines(labels: np.ndarray, found: list[Stroke], height: float, strok
     return relabelled, [s for s in new if s.area >= 3]
 
 
-def atoms(labels: np.ndarray, found: list[Stroke], height: float) -> list[Atom]:
+def writing_slant(labels: np.ndarray, found: list[Stroke]) -> float:
+    """How far the writing leans: the shear that makes its vertical strokes most upright.
+
+    The ink's column histogram after shearing by ``s`` (x + s * y) is most peaked when the strokes
+    stand straight; s > 0 for writing that leans right. Touching digits are then cut along that
+    lean, where they meet, rather than straight down through one of them.
+    """
+    ys, xs = [], []
+    for stroke in found:
+        yy, xx = np.nonzero(labels[stroke.y : stroke.bottom, stroke.x : stroke.right] == stroke.label)
+        ys.append(yy + stroke.y)
+        xs.append(xx + stroke.x)
+    y, x = np.concatenate(ys).astype(np.float32), np.concatenate(xs).astype(np.float32)
+    if len(x) > 3000:
+        step = len(x) // 3000 + 1
+        y, x = y[::step], x[::step]
+    best, best_score = 0.0, -1.0
+    for slant in SLANTS:
+        columns = np.floor(x + slant * y).astype(np.int64)
+        counts = np.bincount(columns - columns.min())
+        score = float(np.dot(counts, counts))
+        if score > best_score * (1 + 1e-6):
+            best, best_score = float(slant), score
+    return best
+
+
+def atoms(labels: np.ndarray, found: list[Stroke], height: float, slant: float = 0.0) -> list[Atom]:
     """Cut wide strokes where touching digits may meet; every stroke or slice is an atom, left to right.
 
-    Strokes too wide to belong to any digit (an underline) go last, so that no run of atoms that
-    could be a digit has to include them.
+    Cuts follow the writing's ``slant``. Strokes too wide to belong to any digit (an underline) go
+    last, so that no run of atoms that could be a digit has to include them.
     """
     result: list[Atom] = []
     for s in found:
         region = labels[s.y : s.bottom, s.x : s.right] == s.label
+        yy, xx = np.nonzero(region)
+        sheared = np.floor(xx + s.x + slant * (yy + s.y)).astype(np.int64)
         may_hold_digits = s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height
-        cuts = _cut_columns(region, height) if may_hold_digits else []
-        columns = region.sum(axis=0)
-        bounds = [0, *cuts, s.w]
+        if not may_hold_digits:
+            result.append(Atom(s.label, -np.inf, np.inf, s.x, s.right, s.y, s.bottom, s.area,
+                               float(sheared.mean()), 0, 0))
+            continue
+        first = int(sheared.min())
+        columns = np.bincount(sheared - first)
+        cuts = _cut_columns(columns, max(1.0, stroke_width(region.astype(np.uint8))), height)
+        bounds = [0, *cuts, len(columns)]
         for left, right in zip(bounds[:-1], bounds[1:]):
-            rows = np.flatnonzero(region[:, left:right].any(axis=1))
-            if rows.size == 0:
+            inside = (sheared >= first + left) & (sheared < first + right)
+            if not inside.any():
                 continue
-            result.append(Atom(s.label, s.x + left, s.x + right, s.y + int(rows[0]), s.y + int(rows[-1]) + 1,
-                               int(columns[left:right].sum()), int(columns[left]) if left else 0,
-                               int(columns[right - 1]) if right < s.w else 0))
+            ay, ax = yy[inside] + s.y, xx[inside] + s.x
+            result.append(Atom(s.label, -np.inf if left == 0 else first + left,
+                               np.inf if right == len(columns) else first + right,
+                               int(ax.min()), int(ax.max()) + 1, int(ay.min()), int(ay.max()) + 1, int(inside.sum()),
+                               float(sheared[inside].mean()), int(columns[left]) if left else 0,
+                               int(columns[right - 1]) if right < len(columns) else 0))
     result.sort(key=lambda a: (a.x1 - a.x0 > WIDEST_PIECE * height, a.centre, a.y0))
     return result
 
 
-def _cut_columns(region: np.ndarray, height: float) -> list[int]:
+def _cut_columns(columns: np.ndarray, stroke: float, height: float) -> list[int]:
     """Columns where a wide stroke may be cut: where the ink thins to about one stroke, and a grid."""
-    w = region.shape[1]
-    columns = region.sum(axis=0).astype(np.float32)
-    stroke = max(1.0, stroke_width(region.astype(np.uint8)))
+    w = len(columns)
+    columns = columns.astype(np.float32)
     margin = max(2, int(0.15 * height))
     inner = np.arange(margin, w - margin)
     if inner.size == 0:
@@ -229,14 +269,16 @@ def candidates(ink: Ink, found: list[Stroke] | None = None) -> Candidates | None
     height = digit_height(found, ink.labels.shape)
     stroke = _typical_stroke(ink.labels, found)
     labels, found = separate_lines(ink.labels, found, height, stroke)
-    parts = atoms(labels, found, height)
+    cut = any(s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height for s in found)
+    slant = writing_slant(labels, found) if cut else 0.0  # only cuts follow the slant
+    parts = atoms(labels, found, height, slant)
     if not parts or len(parts) > MAX_ATOMS:
         return None
     mask = np.zeros(labels.shape, np.uint8)
     for s in found:
         box = labels[s.y : s.bottom, s.x : s.right]
         mask[s.y : s.bottom, s.x : s.right] |= (box == s.label).astype(np.uint8)
-    context = _Context(mask, height, stroke, parts, found, ink.strength)
+    context = _Context(mask, height, stroke, slant, parts, found, ink.strength)
     pieces: list[Piece] = []
     for start in range(len(parts)):
         x0 = parts[start].x0
@@ -270,8 +312,9 @@ def _typical_stroke(labels: np.ndarray, found: list[Stroke]) -> float:
 class _Context:
     """What every piece's description is measured against: the writing's size, centre line and strokes."""
 
-    def __init__(self, mask: np.ndarray, height: float, stroke: float, parts: list[Atom], found: list[Stroke],
-                 strength: np.ndarray) -> None:
+    def __init__(self, mask: np.ndarray, height: float, stroke: float, slant: float, parts: list[Atom],
+                 found: list[Stroke], strength: np.ndarray) -> None:
+        self.slant = slant
         self.strength = strength
         self.typical_strength = max(1.0, float(np.median(strength[mask.astype(bool)])))
         self.integral = cv2.integral(mask)
@@ -293,9 +336,16 @@ def _piece(labels: np.ndarray, parts: list[Atom], start: int, stop: int, ctx: _C
     x0, x1 = min(a.x0 for a in run), max(a.x1 for a in run)
     y0, y1 = min(a.y0 for a in run), max(a.y1 for a in run)
     crop = labels[y0:y1, x0:x1]
-    ink = np.zeros(crop.shape, np.uint8)
+    ink = np.zeros(crop.shape, bool)
+    sheared = None
     for a in run:
-        ink[:, a.x0 - x0 : a.x1 - x0] |= (crop[:, a.x0 - x0 : a.x1 - x0] == a.label).astype(np.uint8)
+        taken = crop == a.label
+        if not a.whole:
+            if sheared is None:
+                sheared = np.floor(np.arange(x0, x1)[None, :] + ctx.slant * np.arange(y0, y1)[:, None])
+            taken &= (sheared >= a.lo) & (sheared < a.hi)
+        ink |= taken
+    ink = ink.astype(np.uint8)
     area = int(ink.sum())
     if area == 0:
         return None
@@ -307,14 +357,14 @@ def _piece(labels: np.ndarray, parts: list[Atom], start: int, stop: int, ctx: _C
     gap_left = (x0 - others_left.max()) / H if others_left.size else 2.0
     gap_right = (others_right.min() - x1) / H if others_right.size else 2.0
     whole = {a.label for a in run}
-    taken = sum(a.area for a in run)
+    share = sum(a.area for a in run) / sum(ctx.stroke_areas[label] for label in whole)
     shape = np.array([
         h / H, w / H, np.log((w + 1) / (h + 1)), (y0 - ctx.centre_y) / H, (y1 - ctx.centre_y) / H,
         (stop - start) / MAX_ATOMS_PER_PIECE, min(3.0, run[0].cut_left / (3 * ctx.stroke)),
         min(3.0, run[-1].cut_right / (3 * ctx.stroke)), area / float(w * h), stroke_width(ink) / H,
         float(np.clip(gap_left, -1, 2)), float(np.clip(gap_right, -1, 2)),
         float(x0 == 0), float(x1 == image_w), float(y0 == 0), float(y1 == image_h),
-        np.log(area / ctx.largest + 1e-3), taken / sum(ctx.stroke_areas[label] for label in whole),
+        np.log(area / ctx.largest + 1e-3), share,
         float(ctx.strength[y0:y1, x0:x1][ink.astype(bool)].mean()) / ctx.typical_strength,
     ], np.float32)
     return Piece(start, stop, (x0, y0, w, h), ink, fit_to_mnist(ink), shape)

@@ -23,6 +23,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--seed", type=int, default=defaults.seed, help="makes a run repeatable")
     parser.add_argument("--limit", type=int, help="train on the first N digits only (quick checks)")
+    parser.add_argument("--photos", type=int, default=defaults.photos,
+                        help="synthetic photos whose cut-out pieces train the piece network (default %(default)s)")
+    parser.add_argument("--validation-photos", type=int, default=defaults.validation_photos,
+                        help="synthetic photos to validate the piece network (default %(default)s)")
+    parser.add_argument("--calibration-photos", type=int, default=defaults.calibration_photos,
+                        help="held-out synthetic photos to calibrate the confidence (default %(default)s)")
+    parser.add_argument("--piece-epochs", type=int, default=defaults.piece_epochs,
+                        help="epochs of the piece network (default %(default)s)")
     parser.add_argument("--hidden", type=_units, default=defaults.model.hidden_units,
                         help="hidden layer widths, comma-separated (default %(default)s)")
     return parser
@@ -46,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stdout)
-    if args.epochs < 1 or args.batch_size < 1:
-        print("error: --epochs and --batch-size must be at least 1", file=sys.stderr)
+    if min(args.epochs, args.batch_size, args.photos, args.validation_photos, args.calibration_photos,
+           args.piece_epochs) < 1:
+        print("error: --epochs, --batch-size, --piece-epochs and the photo counts must be at least 1", file=sys.stderr)
         return 2
     try:
         data = load_mnist(args.data)
@@ -58,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from training.train import train  # noqa: PLC0415 - imports TensorFlow
 
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, limit=args.limit,
-                      model=ModelConfig(hidden_units=args.hidden))
+                      model=ModelConfig(hidden_units=args.hidden), photos=args.photos,
+                      validation_photos=args.validation_photos, calibration_photos=args.calibration_photos,
+                      piece_epochs=args.piece_epochs)
     started = time.monotonic()
     result = train(data, args.models_dir or default_models_dir(), cfg)
     manifest = result.manifest

@@ -24,6 +24,7 @@ from recognizer.model_store import (
     PREVIOUS_FILE,
     fsync_file,
     load_classifier,
+    load_pieces,
     read_manifest,
     read_pointer,
     set_current,
@@ -70,7 +71,9 @@ def staged_version(models_dir: Path, version: str, make_current: bool = True) ->
     stage.chmod(0o755)
     try:
         yield stage
-        load_classifier(stage, read_manifest(stage))  # raises ModelError: nothing is published
+        manifest = read_manifest(stage)  # any ModelError below: nothing is published
+        load_classifier(stage, manifest)
+        load_pieces(stage)
         for file in stage.iterdir():
             fsync_file(file)
         final = models_dir / version

@@ -1,0 +1,99 @@
+"""Cutting writing into candidate pieces: atoms, cuts between touching digits, underlines, digit height."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from recognizer.ink import find_ink
+from recognizer.segment import (
+    FEATURE_COUNT,
+    MAX_ATOMS_PER_PIECE,
+    WIDEST_PIECE,
+    Stroke,
+    candidates,
+    digit_height,
+    strokes,
+)
+
+
+def page(width: int = 320, height: int = 160) -> np.ndarray:
+    return np.full((height, width), 230, np.uint8)
+
+
+def draw_zero(image: np.ndarray, left: int, top: int = 40, size: int = 80) -> None:
+    cv2.ellipse(image, (left + size // 3, top + size // 2), (size // 3, size // 2), 0, 0, 360, 20, 6)
+
+
+def draw_one(image: np.ndarray, left: int, top: int = 40, size: int = 80) -> None:
+    cv2.line(image, (left, top), (left, top + size), 20, 6)
+
+
+def test_separate_digits_are_atoms_and_every_piece_is_described():
+    image = page()
+    draw_one(image, 60)
+    draw_zero(image, 120)
+    found = candidates(find_ink(image))
+    assert found is not None
+    assert found.atom_count == 2
+    spans = {(p.start, p.stop) for p in found.pieces}
+    assert spans == {(0, 1), (1, 2), (0, 2)}
+    assert found.features.shape == (3, FEATURE_COUNT) and np.isfinite(found.features).all()
+    assert found.mnist.shape == (3, 28, 28)
+    assert 75 <= found.digit_height <= 90
+
+
+def test_touching_digits_are_cut_where_they_might_meet():
+    image = page()
+    draw_zero(image, 60)
+    draw_zero(image, 108)  # the two zeros overlap: one stroke
+    ink = find_ink(image)
+    assert len(strokes(ink)) == 1
+    found = candidates(ink)
+    assert found is not None and found.atom_count > 2
+    # Some pair of neighbouring cut points frames each zero on its own (within a few pixels).
+    lefts = {p.box[0] for p in found.pieces}
+    rights = {p.box[0] + p.box[2] for p in found.pieces}
+    assert min(abs(x - 108) for x in lefts) <= 8
+    assert min(abs(x - 114) for x in rights) <= 8
+
+
+def test_no_piece_is_wider_than_a_digit_can_be_or_holds_too_many_atoms():
+    image = page(640)
+    for left in range(40, 560, 44):
+        draw_zero(image, left)
+    found = candidates(find_ink(image))
+    assert found is not None
+    for piece in found.pieces:
+        assert piece.stop - piece.start <= MAX_ATOMS_PER_PIECE
+        if piece.stop - piece.start > 1:
+            assert piece.box[2] <= WIDEST_PIECE * found.digit_height + 1
+
+
+def test_an_underline_touching_the_digits_becomes_atoms_of_its_own():
+    image = page()
+    draw_one(image, 60)
+    draw_zero(image, 120)
+    cv2.line(image, (40, 121), (240, 121), 20, 5)  # touches the foot of the 1 and of the 0
+    ink = find_ink(image)
+    assert len(strokes(ink)) == 1
+    found = candidates(ink)
+    assert found is not None
+    # The 1 alone and the 0 alone are candidates again, without the line.
+    boxes = [p.box for p in found.pieces]
+    assert any(abs(x - 57) <= 4 and w <= 12 for x, _, w, _ in boxes)
+    assert any(abs(x - 117) <= 4 and 45 <= w <= 65 and h <= 85 for x, _, w, h in boxes)
+
+
+def test_strokes_running_into_the_border_do_not_set_the_digit_height():
+    table = Stroke(1, 0, 0, 100, 300, 20_000)  # a dark table beyond the paper's edge
+    digit = Stroke(2, 150, 120, 30, 50, 400)
+    assert digit_height([table, digit], (300, 400)) == 50
+    # In a tight crop the digit itself touches the border, and it does count.
+    cropped = Stroke(3, 0, 0, 30, 50, 400)
+    speck = Stroke(4, 12, 20, 3, 3, 9)
+    assert digit_height([cropped, speck], (50, 30)) == 50
+
+
+def test_a_blank_page_has_no_candidates():
+    assert candidates(find_ink(page())) is None
