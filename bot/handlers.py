@@ -87,20 +87,38 @@ async def read_and_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, fi
                              if recognition.digits else None)
 
 
+MAX_DOUBTS = 3  # digits in doubt named in an unsure answer
+
+
 def format_answer(recognition: Recognition, lang: str) -> str:
-    """First line begins with the number read, then how sure; details and tips after."""
+    """First line begins with the number read, then how sure; details and tips after.
+
+    An unsure answer names what is in doubt: the digits the network is least sure of, each with
+    what else it might be, and other ways to read the whole number (a digit more or less).
+    """
     tip = texts.text(lang, "tip")
     if recognition.status == "no_digit":
         return texts.text(lang, "no_digit", tip=tip)
     confidence = texts.percent(recognition.confidence)
     if recognition.status == "unsure":
-        weakest = min(recognition.digits, key=lambda d: d.confidence)
-        alternatives = ", ".join(f"{d} ({texts.percent(p)})" for d, p in weakest.top3[1:])
-        return texts.text(lang, "unsure", number=recognition.number, confidence=confidence,
-                          alternatives=alternatives, tip=tip)
+        lines = [texts.text(lang, "unsure", number=recognition.number, confidence=confidence)]
+        doubtful = recognition.doubtful or [min(range(len(recognition.digits)),
+                                                key=lambda i: recognition.digits[i].confidence)]
+        for position in doubtful[:MAX_DOUBTS]:
+            digit = recognition.digits[position]
+            others = texts.either(lang, [f"{d} ({texts.percent(p)})" for d, p in digit.top3[1:] if p >= 0.01])
+            if others:
+                lines.append(texts.text(lang, "doubt", position=position + 1, count=len(recognition.digits),
+                                        digit=digit.digit, confidence=texts.percent(digit.confidence),
+                                        others=others))
+        readings = [number for number, share in recognition.alternatives if number and share >= 0.02]
+        if readings:
+            lines.append(texts.text(lang, "other_readings", readings=texts.either(lang, readings[:3])))
+        lines.append(tip)
+        return "\n".join(lines)
     if len(recognition.digits) == 1:
         return texts.text(lang, "answer_one", number=recognition.number, confidence=confidence)
-    digits = ", ".join(f"{d.digit} ({texts.percent(d.confidence)})" for d in recognition.digits)
+    digits = texts.listing(lang, [f"{d.digit} ({texts.percent(d.confidence)})" for d in recognition.digits])
     return texts.text(lang, "answer_many", number=recognition.number, confidence=confidence, digits=digits)
 
 

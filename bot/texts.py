@@ -10,7 +10,9 @@ TEXTS: dict[str, dict[str, str]] = {
                 "and how sure I am.\nTap “What I saw” under an answer to see the digits as I saw them.",
         "answer_one": "{number} — {confidence} sure",
         "answer_many": "{number} — {confidence} sure\nDigits: {digits}",
-        "unsure": "{number}? — only {confidence} sure\nIt might also be: {alternatives}.\n{tip}",
+        "unsure": "{number}? — only {confidence} sure",
+        "doubt": "Digit {position} of {count} looks like {digit} ({confidence}) but might be {others}.",
+        "other_readings": "It might also read: {readings}.",
         "no_digit": "I couldn't find a handwritten digit in this photo.\n{tip}",
         "tip": "Tip: write with a dark pen on plain white paper, fill most of the photo with the number, "
                "and avoid shadows.",
@@ -47,7 +49,9 @@ TEXTS: dict[str, dict[str, str]] = {
                 "点击回答下方的“我看到的”可以查看模型看到的数字。",
         "answer_one": "{number} — 把握 {confidence}",
         "answer_many": "{number} — 把握 {confidence}\n各位数字：{digits}",
-        "unsure": "{number}？— 只有 {confidence} 的把握\n也可能是：{alternatives}。\n{tip}",
+        "unsure": "{number}？— 只有 {confidence} 的把握",
+        "doubt": "第 {position} 位（共 {count} 位）看起来像 {digit}（{confidence}），也可能是 {others}。",
+        "other_readings": "整个数字也可能是：{readings}。",
         "no_digit": "我在这张照片里没有找到手写数字。\n{tip}",
         "tip": "提示：用深色笔写在白纸上，让数字占满大部分画面，并避免阴影。",
         "saw_button": "🔍 我看到的",
@@ -108,3 +112,16 @@ def text(language: str, key: str, **values: object) -> str:
 
 def percent(value: float) -> str:
     return f"{value:.0%}"
+
+
+
+def listing(language: str, items: list[str]) -> str:
+    """Items side by side: "3 (99%), 8 (97%)"; "3（99%）、8（97%）"."""
+    return ("、" if language == "zh" else ", ").join(items)
+
+
+def either(language: str, items: list[str]) -> str:
+    """Alternatives: "3 (20%), 5 (4%) or 8 (1%)"; "3（20%）、5（4%）或 8（1%）"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return listing(language, items[:-1]) + (" 或 " if language == "zh" else " or ") + items[-1]

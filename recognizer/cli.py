@@ -22,14 +22,20 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def describe(recognition: Recognition) -> str:
-    """One human line: '7 (98%)', '1500 (91%)', 'unsure: 4? (52%, else 9 or 1)', 'no digit found'."""
+    """One human line: '7 (98%)', '1500 (91%)', 'unsure: 49 (52%); digit 1 might be 4 or 7; or 499'."""
     if recognition.status == "no_digit":
         return "no digit found"
     text = f"{recognition.number} ({recognition.confidence:.0%})"
     if recognition.status == "unsure":
-        weakest = min(recognition.digits, key=lambda d: d.confidence)
-        others = " or ".join(str(d) for d, _ in weakest.top3[1:])
-        text = f"unsure: {text}, digit {weakest.digit} might be {others}"
+        parts = [f"unsure: {text}"]
+        for position in recognition.doubtful:
+            others = " or ".join(str(d) for d, p in recognition.digits[position].top3[1:] if p >= 0.01)
+            if others:
+                parts.append(f"digit {position + 1} might be {others}")
+        readings = [number for number, share in recognition.alternatives if number and share >= 0.02]
+        if readings:
+            parts.append("or " + ", ".join(readings[:3]))
+        text = "; ".join(parts)
     return text
 
 

@@ -32,9 +32,15 @@ def fit_to_mnist(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION
     width relative to the box and ``slant`` a horizontal shear, for rendering variants. Everything
     runs on uint8 images, where OpenCV is fastest: the recognizer fits every candidate piece.
     """
+    return fit_measured(ink, stroke_fraction, slant)[0]
+
+
+def fit_measured(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION,
+                 slant: float = 0.0) -> tuple[np.ndarray, float]:
+    """``fit_to_mnist``, and the digit's stroke width before normalising, in the input's pixels."""
     digit = _trim(np.asarray(ink, np.uint8))
     if digit is None:
-        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8), 0.0
     enlarge = RENDER_SIDE / max(digit.shape) > 1
     big = _scale_longest_side(digit * np.uint8(255), RENDER_SIDE, cv2.INTER_LINEAR if enlarge else cv2.INTER_AREA)
     room = RENDER_SIDE // 8 + (int(abs(slant) * big.shape[0] / 2) + 1 if slant else 0)
@@ -43,10 +49,12 @@ def fit_to_mnist(ink: np.ndarray, stroke_fraction: float = MNIST_STROKE_FRACTION
         rows = shape.shape[0]
         shear = np.float32([[1, slant, -slant * rows / 2], [0, 1, 0]])
         shape = cv2.warpAffine(shape, shear, (shape.shape[1], rows), flags=cv2.INTER_NEAREST)
-    shape = _trim(normalise_stroke(shape, stroke_fraction * RENDER_SIDE))
+    width = stroke_width(shape)
+    source_width = width * max(digit.shape) / RENDER_SIDE
+    shape = _trim(normalise_stroke(shape, stroke_fraction * RENDER_SIDE, width))
     if shape is None:
-        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
-    return center_by_mass(_scale_longest_side(shape * np.uint8(255), MNIST_BOX, cv2.INTER_AREA))
+        return np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8), source_width
+    return center_by_mass(_scale_longest_side(shape * np.uint8(255), MNIST_BOX, cv2.INTER_AREA)), source_width
 
 
 def _trim(image: np.ndarray) -> np.ndarray | None:
@@ -63,9 +71,12 @@ def _scale_longest_side(image: np.ndarray, side: int, interpolation: int) -> np.
     return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interpolation)
 
 
-def normalise_stroke(shape: np.ndarray, target_width: float) -> np.ndarray:
-    """Thicken or thin the strokes of a binary digit to ``target_width`` pixels (2 * area / perimeter)."""
-    width = stroke_width(shape)
+def normalise_stroke(shape: np.ndarray, target_width: float, width: float | None = None) -> np.ndarray:
+    """Thicken or thin the strokes of a binary digit to ``target_width`` pixels (2 * area / perimeter).
+
+    ``width`` is the shape's own stroke width, when the caller has measured it already.
+    """
+    width = stroke_width(shape) if width is None else width
     if width <= 0:
         return shape
     delta = int(round((target_width - width) / 2))

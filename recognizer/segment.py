@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from recognizer.ink import Ink
-from recognizer.mnist_format import fit_to_mnist, stroke_width
+from recognizer.mnist_format import fit_measured, stroke_width
 
 MAX_ATOMS = 90  # more than this is texture or scribble, not a number
 MAX_ATOMS_PER_PIECE = 10
@@ -70,10 +70,7 @@ class Atom:
     centre: float  # mean slanted column of its pixels: atoms are read in this order
     cut_left: int  # ink pixels along the cut that made its left side (0: the stroke's own edge)
     cut_right: int
-
-    @property
-    def whole(self) -> bool:
-        return self.lo == -np.inf and self.hi == np.inf
+    mask: np.ndarray  # uint8 (y1 - y0, x1 - x0): 1 where its pixels are
 
 
 @dataclass
@@ -133,15 +130,16 @@ def digit_height(found: list[Stroke], shape: tuple[int, int]) -> float:
     """The height of the writing's digits: the area-weighted upper quartile of the strokes' heights.
 
     Weighting by ink keeps dots and dashes from counting; the upper quartile keeps a digit split into
-    a body and a bar (a 5) from counting as half a digit. Strokes that run into the photo's border
-    (a table beyond the paper's edge, a shadow) do not count while there is writing clear of it (a
-    stroke at least 15% as tall as the tallest); in a tight crop, where the digit itself touches
-    the border and only specks are clear of it, they do.
+    a body and a bar (a 5) from counting as half a digit. Large filled regions running into the
+    photo's border (a table beyond the paper's edge, a shadow) do not count while there is writing
+    beside them that is more than a speck; a digit in a tight crop, which is no filled region, always does.
     """
     h, w = shape
-    inside = [s for s in found if s.x > 0 and s.y > 0 and s.right < w and s.bottom < h]
-    if inside and max(s.h for s in inside) >= 0.15 * max(s.h for s in found):
-        found = inside
+    background = [s for s in found if (s.x == 0 or s.y == 0 or s.right == w or s.bottom == h)
+                  and s.area >= 0.5 * s.w * s.h and (s.w >= 0.5 * w or s.h >= 0.5 * h)]
+    writing = [s for s in found if s not in background]
+    if background and writing and max(s.h for s in writing) >= 0.1 * max(s.h for s in background):
+        found = writing
     heights = np.array([s.h for s in found], np.float64)
     weights = np.array([s.area for s in found], np.float64)
     order = np.argsort(heights)
@@ -218,7 +216,7 @@ def atoms(labels: np.ndarray, found: list[Stroke], height: float, slant: float =
         may_hold_digits = s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height
         if not may_hold_digits:
             result.append(Atom(s.label, -np.inf, np.inf, s.x, s.right, s.y, s.bottom, s.area,
-                               float(sheared.mean()), 0, 0))
+                               float(sheared.mean()), 0, 0, region.astype(np.uint8)))
             continue
         first = int(sheared.min())
         columns = np.bincount(sheared - first)
@@ -228,12 +226,15 @@ def atoms(labels: np.ndarray, found: list[Stroke], height: float, slant: float =
             inside = (sheared >= first + left) & (sheared < first + right)
             if not inside.any():
                 continue
-            ay, ax = yy[inside] + s.y, xx[inside] + s.x
+            ay, ax = yy[inside], xx[inside]
+            top, left_x = int(ay.min()), int(ax.min())
+            mask = np.zeros((int(ay.max()) + 1 - top, int(ax.max()) + 1 - left_x), np.uint8)
+            mask[ay - top, ax - left_x] = 1
             result.append(Atom(s.label, -np.inf if left == 0 else first + left,
                                np.inf if right == len(columns) else first + right,
-                               int(ax.min()), int(ax.max()) + 1, int(ay.min()), int(ay.max()) + 1, int(inside.sum()),
-                               float(sheared[inside].mean()), int(columns[left]) if left else 0,
-                               int(columns[right - 1]) if right < len(columns) else 0))
+                               s.x + left_x, s.x + left_x + mask.shape[1], s.y + top, s.y + top + mask.shape[0],
+                               int(inside.sum()), float(sheared[inside].mean()), int(columns[left]) if left else 0,
+                               int(columns[right - 1]) if right < len(columns) else 0, mask))
     result.sort(key=lambda a: (a.x1 - a.x0 > WIDEST_PIECE * height, a.centre, a.y0))
     return result
 
@@ -335,22 +336,15 @@ def _piece(labels: np.ndarray, parts: list[Atom], start: int, stop: int, ctx: _C
     run = parts[start:stop]
     x0, x1 = min(a.x0 for a in run), max(a.x1 for a in run)
     y0, y1 = min(a.y0 for a in run), max(a.y1 for a in run)
-    crop = labels[y0:y1, x0:x1]
-    ink = np.zeros(crop.shape, bool)
-    sheared = None
+    ink = np.zeros((y1 - y0, x1 - x0), np.uint8)
     for a in run:
-        taken = crop == a.label
-        if not a.whole:
-            if sheared is None:
-                sheared = np.floor(np.arange(x0, x1)[None, :] + ctx.slant * np.arange(y0, y1)[:, None])
-            taken &= (sheared >= a.lo) & (sheared < a.hi)
-        ink |= taken
-    ink = ink.astype(np.uint8)
-    area = int(ink.sum())
+        ink[a.y0 - y0 : a.y1 - y0, a.x0 - x0 : a.x1 - x0] |= a.mask
+    area = int(sum(a.area for a in run))
     if area == 0:
         return None
     w, h = x1 - x0, y1 - y0
     H = ctx.height
+    mnist, width = fit_measured(ink)
     image_h, image_w = labels.shape
     others_left = ctx.rights[:start] if start else np.array([], int)
     others_right = ctx.lefts[stop:]
@@ -361,13 +355,13 @@ def _piece(labels: np.ndarray, parts: list[Atom], start: int, stop: int, ctx: _C
     shape = np.array([
         h / H, w / H, np.log((w + 1) / (h + 1)), (y0 - ctx.centre_y) / H, (y1 - ctx.centre_y) / H,
         (stop - start) / MAX_ATOMS_PER_PIECE, min(3.0, run[0].cut_left / (3 * ctx.stroke)),
-        min(3.0, run[-1].cut_right / (3 * ctx.stroke)), area / float(w * h), stroke_width(ink) / H,
+        min(3.0, run[-1].cut_right / (3 * ctx.stroke)), area / float(w * h), width / H,
         float(np.clip(gap_left, -1, 2)), float(np.clip(gap_right, -1, 2)),
         float(x0 == 0), float(x1 == image_w), float(y0 == 0), float(y1 == image_h),
         np.log(area / ctx.largest + 1e-3), share,
         float(ctx.strength[y0:y1, x0:x1][ink.astype(bool)].mean()) / ctx.typical_strength,
     ], np.float32)
-    return Piece(start, stop, (x0, y0, w, h), ink, fit_to_mnist(ink), shape)
+    return Piece(start, stop, (x0, y0, w, h), ink, mnist, shape)
 
 
 def _thumbnails(integral: np.ndarray, boxes: np.ndarray, height: float) -> np.ndarray:

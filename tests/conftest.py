@@ -48,12 +48,16 @@ def small_mnist_file(tmp_path_factory: pytest.TempPathFactory, mnist: dict[str, 
     return path
 
 
+# A few synthetic photos instead of thousands: enough to train and calibrate a (poor) piece network fast.
+QUICK_READER = ("--photos", "30", "--validation-photos", "20", "--calibration-photos", "20", "--piece-epochs", "1")
+
+
 def run_train(data: Path, models_dir: Path, *extra: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m training`` as a user would, in a subprocess."""
+    """Run ``python -m training`` as a user would, in a subprocess (one epoch, few synthetic photos)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.run([sys.executable, "-m", "training", "--data", str(data), "--models-dir", str(models_dir),
-                           "--epochs", "1", *extra], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                           "--epochs", "1", *QUICK_READER, *extra], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,8 @@ def random_scores(seed: int) -> tuple[np.ndarray, np.ndarray]:
 def test_with_every_digit_tried_and_a_wide_beam_shares_are_exact(seed, monkeypatch):
     monkeypatch.setattr(reading, "DIGIT_OPTIONS", 10)
     monkeypatch.setattr(reading, "BEAM", 100_000)
+    monkeypatch.setattr(reading, "PRUNE", float("inf"))
+    monkeypatch.setattr(reading, "NEGLIGIBLE", float("inf"))
     cands = lattice(SPANS, 4)
     digit_probs, piece_probs = random_scores(seed)
     exact = brute_force(cands, digit_probs, piece_probs)

@@ -15,7 +15,7 @@ import pytest
 from recognizer import Recognizer
 from recognizer.model_store import CURRENT_FILE, resolve_version_dir
 from recognizer.preprocess import PREPROCESSING_VERSION
-from tests.conftest import REPO, run_train
+from tests.conftest import QUICK_READER, REPO, run_train
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +86,7 @@ def test_killed_training_leaves_previous_model(tmp_path, trained_models_dir, sma
     before = (models_dir / CURRENT_FILE).read_text()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "training", "--data", str(small_mnist_file),
-                                "--models-dir", str(models_dir), "--epochs", "50"], cwd=REPO, env=env,
+                                "--models-dir", str(models_dir), "--epochs", "50", *QUICK_READER], cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     for line in process.stdout:  # wait until it is really training
@@ -118,7 +118,8 @@ def test_failure_while_writing_keeps_previous_model(tmp_path, trained_models_dir
 
     monkeypatch.setattr(report, "plot_history", disk_full)
     with pytest.raises(OSError, match="No space"):
-        train(load_mnist(small_mnist_file), models_dir, TrainConfig(epochs=1, limit=500))
+        train(load_mnist(small_mnist_file), models_dir, TrainConfig(epochs=1, limit=500, photos=20, validation_photos=10,
+                                                                   calibration_photos=10, piece_epochs=1))
     assert (models_dir / CURRENT_FILE).read_text() == before
     assert not [p for p in models_dir.iterdir() if p.name.startswith(".tmp-")]
     assert Recognizer.load(models_dir).version == before.strip()

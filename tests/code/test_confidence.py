@@ -1,0 +1,58 @@
+"""The confidence map, its fitting, and the calibration error that checks it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recognizer.confidence import SIGNALS, Calibration, signals
+from recognizer.evaluation import Answer, expected_calibration_error, summarise
+from training.calibrate import fit_logistic
+
+
+def test_logistic_fit_recovers_known_weights():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (20_000, 3))
+    true_w, true_b = np.array([1.5, -0.7, 0.3]), -0.4
+    y = (rng.random(len(x)) < 1 / (1 + np.exp(-(x @ true_w + true_b)))).astype(float)
+    w, b = fit_logistic(x, y)
+    assert w == pytest.approx(true_w, abs=0.08)
+    assert b == pytest.approx(true_b, abs=0.06)
+
+
+def test_default_calibration_trusts_the_share():
+    assert Calibration().probability(signals(0.83, 0.5, 0.5, 3)) == pytest.approx(0.83, abs=1e-6)
+
+
+def test_calibration_round_trips_through_the_manifest():
+    fitted = Calibration((0.9, 0.2, 0.1, -0.5), 0.3)
+    again = Calibration.from_manifest({"calibration": fitted.to_manifest()})
+    assert again == fitted
+    assert Calibration.from_manifest({}) == Calibration()
+    with pytest.raises(ValueError, match=str(len(SIGNALS))):
+        Calibration.from_manifest({"calibration": {"weights": [1.0], "bias": 0.0}})
+
+
+def test_signals_are_finite_at_the_extremes():
+    assert np.isfinite(signals(1.0, 0.0, 1.0, 12)).all()
+
+
+def test_calibration_error_of_honest_and_of_overconfident_answers():
+    rng = np.random.default_rng(1)
+    confidence = rng.uniform(0, 1, 50_000)
+    honest = rng.random(len(confidence)) < confidence
+    assert expected_calibration_error(confidence, honest) < 0.01
+    always_sure = np.ones(1000)
+    half_right = np.arange(1000) % 2 == 0
+    assert expected_calibration_error(always_sure, half_right) == pytest.approx(0.5)
+
+
+def test_summary_counts_ok_answers_and_averages_per_group():
+    answers = [Answer("a", "7", "7", 0.99, "ok"), Answer("a", "1", "7", 0.9, "ok"),
+               Answer("b", "42", "42", 0.4, "unsure"), Answer("b", "5", "", 0.0, "no_digit")]
+    figures = summarise(answers)
+    assert figures["exact"] == 0.5
+    assert figures["exact_averaged_per_group"] == 0.5
+    assert figures["answered_ok"] == 0.5
+    assert figures["ok_right"] == 0.5
+    assert figures["per_group"] == {"a": "1/2", "b": "1/2"}
