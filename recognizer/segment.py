@@ -21,7 +21,7 @@ from recognizer.mnist_format import fit_measured, stroke_width
 
 MAX_ATOMS = 90  # more than this is texture or scribble, not a number
 MAX_ATOMS_PER_PIECE = 10
-WIDEST_PIECE = 1.6  # in digit heights: no digit is wider, so no candidate either
+WIDEST_PIECE = 2.2  # in digit heights: no digit is wider (a 2 with a long foot), so no candidate either
 SLANTS = np.linspace(-0.3, 0.8, 12)  # shears tried when measuring how far the writing leans
 SHORTEST_DIGIT = 0.45  # in digit heights: a run of atoms lower than this is no digit
 LINE_LENGTH = 0.8  # horizontal runs of ink at least this long (in digit heights) and...

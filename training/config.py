@@ -32,10 +32,10 @@ class TrainConfig:
     style_digits_per_class: int = 800
     # Synthetic photos of numbers whose cut-out pieces teach the piece network (and the digit network
     # the leftovers of real segmentation), photos to validate it, and photos to calibrate the confidence.
-    photos: int = 8000
+    photos: int = 10000
     validation_photos: int = 1500
     calibration_photos: int = 1500
-    piece_epochs: int = 12
+    piece_epochs: int = 10
     workers: int = 2  # processes that render and cut the synthetic photos
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

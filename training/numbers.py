@@ -78,11 +78,11 @@ class LayoutConfig:
 
     min_digits: int = 2
     max_digits: int = 8
-    single_share: float = 0.25  # share of photos of a single digit (most of what users send)
+    single_share: float = 0.3  # share of photos of a single digit (most of what users send)
     slant_mean: float = 0.12  # horizontal shear: x moves right by slant times the height above the baseline
     slant_spread: float = 0.14
     separator_probability: float = 0.35  # thousands separators in numbers of four digits or more
-    end_mark_probability: float = 0.2  # ".-", "=", "—" after the number (cheques)
+    end_mark_probability: float = 0.3  # ".-", "=", "—", "./" after the number (cheques)
     underline_probability: float = 0.15
 
 
@@ -97,6 +97,20 @@ def random_label(rng: np.random.Generator, cfg: LayoutConfig) -> str:
         zeros = int(rng.integers(1, count))
         digits[count - zeros :] = 0
     return "".join(str(d) for d in digits)
+
+
+def _sizes(label: str, rng: np.random.Generator) -> np.ndarray:
+    """Each digit's height relative to the nominal: a hand's variation, and the habits of amounts.
+
+    People often write the zeros that end an amount smaller (and higher), or the first digit larger.
+    """
+    sizes = np.exp(rng.normal(0.0, 0.1, len(label)))
+    trailing = len(label) - len(label.rstrip("0"))
+    if trailing and trailing < len(label) and rng.random() < 0.3:
+        sizes[len(label) - trailing :] *= rng.uniform(0.45, 0.85)
+    if len(label) > 1 and rng.random() < 0.12:
+        sizes[0] *= rng.uniform(1.15, 1.5)
+    return sizes
 
 
 def _gap(rng: np.random.Generator) -> float:
@@ -117,29 +131,31 @@ def compose(label: str, source: GlyphSource, rng: np.random.Generator, cfg: Layo
     pen = float(np.exp(rng.normal(0.0, 0.35)))
     size_trend = rng.normal(0.0, 0.03)
     drift = rng.normal(0.0, 0.04)
+    sizes = _sizes(label, rng)
     placed: list[tuple[np.ndarray, int, int, int]] = []  # (ink, x, y, owner)
     x, walk = 0.0, 0.0
     thousands = len(label) >= 4 and rng.random() < cfg.separator_probability
     separator = str(rng.choice([".", ".", ",", ",", "-", "/"], p=[0.3, 0.2, 0.2, 0.1, 0.12, 0.08])) if thousands else ""
     for index, char in enumerate(label):
-        height = int(round(h * np.exp(rng.normal(0.0, 0.07)) * (1 + size_trend * index)))
+        height = int(round(h * sizes[index] * (1 + size_trend * index)))
         glyph = source.glyph(int(char), max(12, height), pen * np.exp(rng.normal(0, 0.1)), rng)
         glyph = _rotate(glyph, rng.normal(0.0, 3.0))
         if index:
-            x += _gap(rng) * h
+            x += _gap(rng) * h * min(1.0, sizes[index] * 1.2)
         walk += rng.normal(0.0, 0.03) * h
-        bottom = h + drift * x + walk
+        bottom = h + drift * x + walk - (h - height) * float(rng.uniform(0.0, 0.6) if sizes[index] < 0.85 else 0.0)
         placed.append((glyph, int(round(x)), int(round(bottom - glyph.shape[0])), index + 1))
         x += glyph.shape[1]
         remaining = len(label) - index - 1
         if separator and remaining and remaining % 3 == 0:
             mark, dx = _separator(separator, h, pen, rng)
+            x += rng.uniform(-0.05, 0.12) * h  # often close to, or touching, the digit before it
             placed.append((mark[0], int(round(x + dx)), int(round(bottom + mark[1])), OTHER_MARK))
-            x += dx + mark[0].shape[1] + rng.uniform(0.05, 0.25) * h
+            x += dx + mark[0].shape[1] + rng.uniform(-0.02, 0.25) * h
     if rng.random() < cfg.end_mark_probability:
-        for symbol in str(rng.choice([".", "-", ".-", "=", "—"])):
+        for symbol in str(rng.choice([".", "-", ".-", "=", "—", "./", ".=", "/-"])):
             mark, dx = _separator(symbol, h, pen, rng)
-            x += rng.uniform(0.08, 0.3) * h
+            x += rng.uniform(-0.03, 0.3) * h
             placed.append((mark[0], int(round(x + dx)), int(round(h + drift * x + walk + mark[1])), OTHER_MARK))
             x += dx + mark[0].shape[1]
     if rng.random() < cfg.underline_probability:

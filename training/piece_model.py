@@ -23,8 +23,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PieceConfig:
     hidden_units: tuple[int, ...] = (384, 256)
-    dropout: float = 0.2
-    epochs: int = 12
+    dropout: float = 0.3
+    epochs: int = 10
     batch_size: int = 256
     learning_rate: float = 1.5e-3
     seed: int = 1

@@ -107,10 +107,12 @@ def render_photo(layout: Layout, rng: np.random.Generator) -> Scene:
     crop = rng.random() < 0.2
     lh, lw = layout.ink.shape
     if crop:  # a small tight crop around the writing, as people cut digits out of a bigger photo
+        layout = _cropped(layout)  # its border may even clip the writing a little
+        lh, lw = layout.ink.shape
         digit_px = rng.uniform(20, 110)
         scale = digit_px / layout.digit_height
-        w = int(lw * scale * rng.uniform(0.75, 1.1)) + 4
-        h = int(lh * scale * rng.uniform(0.75, 1.1)) + 4
+        w = int(lw * scale * rng.uniform(0.95, 1.6)) + 2
+        h = int(lh * scale * rng.uniform(0.95, 1.6)) + 2
     else:
         longest = int(rng.choice([640, 800, 960, 1280]))
         aspect = float(rng.choice([0.75, 1.0, 1.33, 0.56]))

@@ -118,8 +118,9 @@ def nine_straight(rng: np.random.Generator) -> Skeleton:
 def two_looped(rng: np.random.Generator) -> Skeleton:
     """A 2 with a loop at its foot."""
     top = _arc(0.5, 0.25, 0.4, 0.25, 200, 380)
-    loop = _arc(0.22, 0.85, rng.uniform(0.1, 0.18), rng.uniform(0.08, 0.14), 300, 20 + 360)
-    return [[*top, (0.3, 0.8), *loop, (rng.uniform(0.85, 1.0), 0.95)]]
+    r = rng.uniform(0.1, 0.16)
+    loop = _arc(0.2 + r, 0.95 - r, r, r * rng.uniform(0.7, 1.0), -60, -60 - 330)  # round the foot, anticlockwise
+    return [[*top, *loop, (rng.uniform(0.85, 1.0), 0.97)]]
 
 
 def three_flat(rng: np.random.Generator) -> Skeleton:
