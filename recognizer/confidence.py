@@ -15,23 +15,29 @@ from typing import Any
 import numpy as np
 
 EPSILON = 1e-6
-SIGNALS = ("share", "weakest digit", "weakest piece", "digits")
+SIGNALS = ("share", "weakest digit", "weakest piece", "digits", "digit height", "contrast")
 
 
-def signals(share: float, weakest_digit: float, weakest_piece: float, digits: int) -> np.ndarray:
-    """The calibration's inputs: log-odds of the three probabilities, and the digit count."""
+def signals(share: float, weakest_digit: float, weakest_piece: float, digits: int, digit_height_px: float,
+            contrast: float) -> np.ndarray:
+    """The calibration's inputs: log-odds of the three probabilities, the digit count, and how legible
+    the photo is (the digits' height in the searched image's pixels, the ink's contrast from 0 to 1).
+
+    Small, faint writing is misread more often at the same belief, so the same share means less there.
+    """
     def logit(p: float) -> float:
         p = min(max(p, EPSILON), 1 - EPSILON)
         return float(np.log(p / (1 - p)))
 
-    return np.array([logit(share), logit(weakest_digit), logit(weakest_piece), digits / 8.0], np.float64)
+    return np.array([logit(share), logit(weakest_digit), logit(weakest_piece), digits / 8.0,
+                     np.log(max(digit_height_px, 1.0)) / 5.0, contrast], np.float64)
 
 
 @dataclass(frozen=True)
 class Calibration:
     """confidence = sigmoid(weights . signals + bias); the default trusts the share as it is."""
 
-    weights: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0)
+    weights: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     bias: float = 0.0
 
     @classmethod

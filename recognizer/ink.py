@@ -17,6 +17,7 @@ MIN_CONTRAST = 56  # weakest ink (darkness relative to the paper, of 255) that c
 LINE_SEARCH_SIDE = 160  # ruled lines are searched for on a copy this long in their direction
 LINE_MIN_STRENGTH = 20  # of 255: fainter runs are paper texture, not lines
 FINE_PAPER_STROKES = 5  # the fine paper estimate's kernel, in stroke widths (plus room for junctions)
+FINE_KERNEL_PX = 15  # ...run on a copy reduced so that the kernel is at most this many pixels
 
 
 @dataclass
@@ -79,12 +80,19 @@ def ink_strength(grey: np.ndarray) -> np.ndarray:
     paper = np.maximum(paper, cv2.dilate(small, np.ones((3, 3), np.uint8)))
     paper = np.maximum(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), 16)
     coarse = cv2.divide(cv2.subtract(paper, g), paper, scale=255.0)
-    fine = max(5, int(round(FINE_PAPER_STROKES * _stroke_width(coarse))) | 1)
-    if fine >= k / scale / 2:
-        return coarse
-    fine_paper = cv2.morphologyEx(g, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (fine, fine)))
-    fine_paper = np.maximum(cv2.blur(fine_paper, (fine, fine)), 16)
-    return cv2.divide(cv2.subtract(fine_paper, g), fine_paper, scale=255.0)
+    width = max(5.0, FINE_PAPER_STROKES * _stroke_width(coarse))  # the fine kernel, in pixels
+    reduce = min(1.0, FINE_KERNEL_PX / width)  # wide kernels run on a reduced copy: the paper is smooth
+    small = g if reduce == 1.0 else cv2.resize(g, (max(1, round(w * reduce)), max(1, round(h * reduce))),
+                                               interpolation=cv2.INTER_AREA)
+    k = max(3, int(round(width * reduce)) | 1)
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    # Smoothing the estimate would carry the bright side of a shadow's edge over the dark side, where
+    # it would read as ink; the lower of the smoothed and the unsmoothed estimate never does that.
+    paper = np.minimum(cv2.blur(paper, (k, k)), paper)
+    if reduce < 1.0:
+        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    paper = np.maximum(paper, 16)
+    return cv2.divide(cv2.subtract(paper, g), paper, scale=255.0)
 
 
 def _stroke_width(strength: np.ndarray) -> float:

@@ -93,6 +93,7 @@ class Candidates:
     pieces: list[Piece]
     digit_height: float  # how tall the writing's digits are, in pixels of the image searched
     stroke_width: float  # their typical pen width, in the same pixels
+    contrast: float  # the ink's typical darkness against the paper, 0 to 1
 
     @property
     def mnist(self) -> np.ndarray:
@@ -300,7 +301,7 @@ def candidates(ink: Ink, found: list[Stroke] | None = None) -> Candidates | None
     context_cells = _thumbnails(context.integral, np.array([p.box for p in pieces], np.float64), height)
     for piece, cells in zip(pieces, context_cells):
         piece.features = np.concatenate([piece.features, cells])
-    return Candidates(len(parts), pieces, height, context.stroke)
+    return Candidates(len(parts), pieces, height, context.stroke, context.typical_strength / 255.0)
 
 
 def _typical_stroke(labels: np.ndarray, found: list[Stroke]) -> float:

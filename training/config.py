@@ -29,7 +29,7 @@ class TrainConfig:
     # Font-drawn digits per class added to training (training/synthetic.py); 0 turns them off.
     font_digits_per_class: int = 500
     # Hand-drawn styles MNIST lacks (flagged 1, closed 4, crossed 7) per styled digit; 0 turns them off.
-    style_digits_per_class: int = 800
+    style_digits_per_class: int = 1500
     # Synthetic photos of numbers whose cut-out pieces teach the piece network (and the digit network
     # the leftovers of real segmentation), photos to validate it, and photos to calibrate the confidence.
     photos: int = 10000

@@ -39,7 +39,7 @@ class Layout:
 class GlyphSource:
     """Digit shapes: MNIST images of one split, and now and then a style MNIST lacks."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, style_share: float = 0.25) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, style_share: float = 0.35) -> None:
         self.images = images
         self.labels = np.asarray(labels)
         self.by_digit = [np.flatnonzero(self.labels == d) for d in range(10)]

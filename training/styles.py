@@ -95,15 +95,36 @@ def five_open(rng: np.random.Generator) -> Skeleton:
 
 
 def seven_crossed(rng: np.random.Generator) -> Skeleton:
-    """A 7 with a bar across its stem, and sometimes a hook where the pen starts."""
-    bottom = (rng.uniform(0.25, 0.55), 1.0)
-    start = (0.05, rng.uniform(0.0, 0.1))
-    head = [(0.0, rng.uniform(0.15, 0.3)), start] if rng.random() < 0.4 else [start]
-    strokes = [[*head, (rng.uniform(0.85, 1.0), 0.0), bottom]]
-    if rng.random() < 0.75:
-        y = rng.uniform(0.45, 0.6)
-        strokes.append([(rng.uniform(0.2, 0.4), y), (rng.uniform(0.75, 0.95), y - rng.uniform(0.0, 0.05))])
+    """A 7 with a bar across its stem, a top bar long or short, and sometimes a hook where the pen starts."""
+    bottom = (rng.uniform(0.2, 0.55), 1.0)
+    corner = (rng.uniform(0.8, 1.0), 0.0)
+    start = (corner[0] - rng.uniform(0.35, 0.9), rng.uniform(0.0, 0.1))
+    head = [(start[0] - rng.uniform(0.0, 0.1), rng.uniform(0.15, 0.35)), start] if rng.random() < 0.45 else [start]
+    strokes = [[*head, corner, bottom]]
+    if rng.random() < 0.8:
+        y = rng.uniform(0.42, 0.62)
+        middle = corner[0] + (bottom[0] - corner[0]) * y
+        strokes.append([(middle - rng.uniform(0.2, 0.45), y), (middle + rng.uniform(0.15, 0.4), y - rng.uniform(0, 0.06))])
     return strokes
+
+
+def four_cursive(rng: np.random.Generator) -> Skeleton:
+    """A 4 in one stroke with no stem above the bar: down and left, along the bar, then down the stem."""
+    top = (rng.uniform(0.45, 0.7), 0.0)
+    bar_y = rng.uniform(0.45, 0.65)
+    left = (rng.uniform(0.0, 0.15), bar_y)
+    turn = (rng.uniform(0.75, 1.0), bar_y - rng.uniform(0.0, 0.15))
+    stem = (turn[0] - rng.uniform(0.1, 0.35), bar_y + 0.05)
+    return [[top, left, turn, stem, (stem[0] - rng.uniform(0.0, 0.15), 1.0)]]
+
+
+def nine_curly(rng: np.random.Generator) -> Skeleton:
+    """A 9 with a small round head and a tail that curves back to the left."""
+    rx, ry = rng.uniform(0.25, 0.4), rng.uniform(0.15, 0.22)
+    cx, cy = 0.55, ry
+    right = cx + rx
+    tail = _arc(right - rng.uniform(0.25, 0.45), cy + 0.1, rng.uniform(0.25, 0.45), 0.85 - cy, 0, rng.uniform(90, 150))
+    return [[*_arc(cx, cy, rx, ry, 20, 380), *tail]]
 
 
 def nine_straight(rng: np.random.Generator) -> Skeleton:
@@ -118,7 +139,7 @@ def nine_straight(rng: np.random.Generator) -> Skeleton:
 def two_looped(rng: np.random.Generator) -> Skeleton:
     """A 2 with a loop at its foot."""
     top = _arc(0.5, 0.25, 0.4, 0.25, 200, 380)
-    r = rng.uniform(0.1, 0.16)
+    r = rng.uniform(0.1, 0.22)
     loop = _arc(0.2 + r, 0.95 - r, r, r * rng.uniform(0.7, 1.0), -60, -60 - 330)  # round the foot, anticlockwise
     return [[*top, *loop, (rng.uniform(0.85, 1.0), 0.97)]]
 
@@ -142,10 +163,10 @@ STYLES: dict[int, tuple[Generator, ...]] = {
     1: (one_flagged,),
     2: (two_looped,),
     3: (three_flat,),
-    4: (four_closed, four_open),
+    4: (four_closed, four_open, four_cursive),
     5: (five_square, five_detached, five_open),
     7: (seven_crossed,),
-    9: (nine_straight,),
+    9: (nine_straight, nine_curly),
 }
 
 

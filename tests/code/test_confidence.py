@@ -21,11 +21,11 @@ def test_logistic_fit_recovers_known_weights():
 
 
 def test_default_calibration_trusts_the_share():
-    assert Calibration().probability(signals(0.83, 0.5, 0.5, 3)) == pytest.approx(0.83, abs=1e-6)
+    assert Calibration().probability(signals(0.83, 0.5, 0.5, 3, 40.0, 0.6)) == pytest.approx(0.83, abs=1e-6)
 
 
 def test_calibration_round_trips_through_the_manifest():
-    fitted = Calibration((0.9, 0.2, 0.1, -0.5), 0.3)
+    fitted = Calibration((0.9, 0.2, 0.1, -0.5, 0.4, 1.2), 0.3)
     again = Calibration.from_manifest({"calibration": fitted.to_manifest()})
     assert again == fitted
     assert Calibration.from_manifest({}) == Calibration()
@@ -34,7 +34,7 @@ def test_calibration_round_trips_through_the_manifest():
 
 
 def test_signals_are_finite_at_the_extremes():
-    assert np.isfinite(signals(1.0, 0.0, 1.0, 12)).all()
+    assert np.isfinite(signals(1.0, 0.0, 1.0, 12, 0.0, 0.0)).all()
 
 
 def test_calibration_error_of_honest_and_of_overconfident_answers():

@@ -16,7 +16,7 @@ def lattice(spans: list[tuple[int, int]], atoms: int) -> Candidates:
     blank = np.zeros((28, 28), np.uint8)
     pieces = [Piece(start, stop, (start, 0, stop - start, 1), blank[:1, :1], blank, np.zeros(FEATURE_COUNT, np.float32))
               for start, stop in spans]
-    return Candidates(atoms, pieces, digit_height=20.0, stroke_width=2.0)
+    return Candidates(atoms, pieces, digit_height=20.0, stroke_width=2.0, contrast=0.6)
 
 
 def brute_force(cands: Candidates, digit_probs: np.ndarray, piece_probs: np.ndarray) -> dict[str, float]:
