@@ -72,24 +72,21 @@ async def rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     damaged one leaves both the running bot and ``CURRENT`` as they were.
     """
     from recognizer import ModelError, Recognizer  # noqa: PLC0415
-    from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, read_pointer, set_current  # noqa: PLC0415
 
-    jobs: TrainingJobs = context.application.bot_data["training"]
-    models_dir = jobs.models_dir
-    previous = read_pointer(models_dir, PREVIOUS_FILE)
-    if previous is None or not (models_dir / previous).is_dir():
+    models = models_of(context)
+    previous = models.store.previous()
+    if previous is None:
         await update.effective_message.reply_text("There is no earlier model to roll back to.")
         return
-    current = read_pointer(models_dir, CURRENT_FILE) or models_of(context).current.version
+    current = models.store.current() or models.current.version
     try:
-        recognizer = await asyncio.to_thread(Recognizer.load, models_dir / previous)
+        recognizer = await asyncio.to_thread(models.store.switch_to, previous, Recognizer.load)
     except ModelError as error:
         log.warning("rollback to %s refused: %s", previous, error)
         await update.effective_message.reply_text(f"⚠️ Not rolled back: model {previous} cannot be used ({error}). "
                                                   f"Model {current} stays in use.")
         return
-    await asyncio.to_thread(set_current, models_dir, previous)
-    models_of(context).use(recognizer)
+    models.use(recognizer)
     log.info("rolled back from %s to %s", current, previous)
     await update.effective_message.reply_text(f"↩️ Rolled back to model {recognizer.version} (MNIST test accuracy "
                                               f"{recognizer.manifest.get('test_accuracy', 0):.2%}). "

@@ -16,7 +16,6 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from telegram import Bot
@@ -26,7 +25,6 @@ from bot.config import Settings
 from bot.logging_setup import redact
 from bot.models import ModelHolder
 from bot.storage import Storage
-from recognizer.model_store import SHIPPED_MODELS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +69,9 @@ class TrainingJobs:
     def progress(self) -> str:
         return self.current.progress if self.current is not None else "starting"
 
-    @property
-    def models_dir(self) -> Path:
-        return self.settings.model_dir or SHIPPED_MODELS_DIR
-
     def command(self, epochs: int) -> list[str]:
         command = [sys.executable, "-m", "training.retrain", "--db", str(self.settings.database_path),
-                   "--models-dir", str(self.models_dir), "--epochs", str(epochs)]
+                   "--models-dir", str(self.models.store.path), "--epochs", str(epochs)]
         if self.settings.mnist_path:
             command += ["--data", self.settings.mnist_path]
         return command

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from recognizer import Recognizer
-from recognizer.model_store import KERAS_FILE, ModelError, TrainingBusy, resolve_version_dir, training_lock
+from recognizer.model_store import KERAS_FILE, ModelError, ModelStore, TrainingBusy
 from training.config import ModelConfig, TrainConfig
 from training.data import DataError, load_mnist
 
@@ -78,9 +78,10 @@ def decide(current: dict[str, float | None], candidate: dict[str, float | None])
 
 
 def run(args: argparse.Namespace) -> int:
+    store = ModelStore(args.models_dir)
     try:
         data = load_mnist(args.data)
-        current_dir = resolve_version_dir(args.models_dir)
+        current_dir = store.current_dir()
         current = Recognizer.load(current_dir)
     except (DataError, ModelError) as error:
         emit("failed", reason=str(error))
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             sys.exit(3)
         emit("epoch", **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in info.items()})
 
-    result = train(data, args.models_dir, cfg, on_epoch=progress, start_from=current_dir / KERAS_FILE,
+    result = train(data, store, cfg, on_epoch=progress, start_from=current_dir / KERAS_FILE,
                    make_current=False)
     candidate = Recognizer.load(result.version_dir)
     scores = {name: {"mnist": accuracy(model, data.x_test, data.y_test), "feedback": accuracy(model, test_x, test_y)}
@@ -117,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
         emit("failed", reason="the bot that started this run has stopped; the candidate was not installed")
         return 3
     if install:
-        from recognizer.model_store import set_current  # noqa: PLC0415
-
-        set_current(args.models_dir, candidate.version)
+        store.switch_to(candidate.version, Recognizer.load)
     emit("done", installed=install, reason=reason, version=candidate.version, previous=current.version,
          scores=scores)
     return 0
@@ -161,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         emit("failed", reason="the bot that started this run has stopped")
         return 3
     try:
-        with training_lock(args.models_dir):
+        with ModelStore(args.models_dir).training_lock():
             return run(args)
     except TrainingBusy as error:
         emit("failed", reason=f"{error}; one run at a time")

@@ -22,7 +22,14 @@ import numpy as np
 from recognizer.classifier import PIECES_FILE, WEIGHTS_FILE, DenseClassifier, PieceClassifier
 from recognizer.confidence import Calibration
 from recognizer.mnist_format import PREPROCESSING_VERSION
-from recognizer.model_store import KERAS_FILE, MANIFEST_FILE, read_manifest
+from recognizer.model_store import (
+    CONFUSION_PICTURE,
+    CURVES_PICTURE,
+    KERAS_FILE,
+    MANIFEST_FILE,
+    ModelStore,
+    read_manifest,
+)
 from training import report
 from training.augment import augment_batch
 from training.config import TrainConfig
@@ -195,7 +202,7 @@ def carried_reader(version_dir: Path) -> Reader:
                   Calibration.from_manifest(manifest), {"carried_from": version_dir.name})
 
 
-def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: ProgressCallback | None = None,
+def train(data: MnistData, store: ModelStore, cfg: TrainConfig, on_epoch: ProgressCallback | None = None,
           start_from: Path | None = None, make_current: bool = True) -> TrainResult:
     """Train, evaluate and publish a new model version; return where it went and its manifest.
 
@@ -228,7 +235,7 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
         reader = carried_reader(start_from.parent)
     manifest = _manifest(data, cfg, test, history, temperature, reader, digits, classifier, start_from,
                          time.monotonic() - started)
-    version_dir = publish(models_dir, manifest, model, classifier, reader, cfg, make_current)
+    version_dir = publish(store, manifest, model, classifier, reader, cfg, make_current)
     return TrainResult(version_dir, manifest)
 
 
@@ -267,21 +274,20 @@ def _manifest(data: MnistData, cfg: TrainConfig, test: dict, history: dict, temp
     }
 
 
-def publish(models_dir: Path, manifest: dict, model, classifier: DenseClassifier, reader: Reader, cfg: TrainConfig,
-            make_current: bool) -> Path:
+def publish(store: ModelStore, manifest: dict, model, classifier: DenseClassifier, reader: Reader,
+            cfg: TrainConfig, make_current: bool) -> Path:
     """Write the version folder (a copy of the model without optimizer state keeps the .keras file small)."""
-    from training.export import staged_version  # noqa: PLC0415
     from training.model import build_model  # noqa: PLC0415
 
-    with staged_version(models_dir, manifest["version"], make_current=make_current) as stage:
+    with store.publish(manifest["version"], make_current=make_current) as stage:
         serving_model = build_model(cfg.model)
         serving_model.set_weights(model.get_weights())
         serving_model.save(stage / KERAS_FILE)
         classifier.save_npz(stage / WEIGHTS_FILE)
         reader.pieces.save_npz(stage / PIECES_FILE)
         (stage / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        report.plot_confusion(np.array(manifest["confusion_matrix"]), stage / "confusion.png",
+        report.plot_confusion(np.array(manifest["confusion_matrix"]), stage / CONFUSION_PICTURE,
                               title=f"MNIST test, accuracy {manifest['test_accuracy']:.2%}")
-        report.plot_history(manifest["history"], stage / "curves.png")
-    return models_dir / manifest["version"]
+        report.plot_history(manifest["history"], stage / CURVES_PICTURE)
+    return store.version_dir(manifest["version"])
 
