@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from training.contract import FeedbackSamples, Miscounts
+
 MIGRATIONS: list[str] = [
     # 0 -> 1: answers.
     """
@@ -266,6 +268,29 @@ class Storage:
         accuracy = float(np.trace(confusion) / confusion.sum()) if confusion.sum() else None
         return FeedbackStats(verdicts.get("right", 0), verdicts.get("wrong", 0), len(pairs), accuracy, per_digit,
                              confusion)
+
+    def feedback_samples(self) -> FeedbackSamples:
+        """All feedback as a training run takes it: the labelled samples, and the corrections of the count
+        of digits (a digit too many or too few), which label no sample."""
+        with self._lock:
+            samples = self._db.execute(
+                "SELECT s.id, s.image, s.label, s.predicted, s.confidence, f.verdict, f.answer_id, s.user_hash,"
+                " s.created_at FROM samples s JOIN feedback f ON f.id = s.feedback_id ORDER BY s.id").fetchall()
+            miscounted = self._db.execute(
+                "SELECT f.answer_id, a.number, f.label, a.inputs FROM feedback f JOIN answers a ON a.id = f.answer_id"
+                " WHERE length(f.label) != length(a.number) ORDER BY f.id").fetchall()
+        names = ("sample_ids", "images", "labels", "predicted", "confidence", "verdicts", "answer_ids", "users",
+                 "created_at")
+        rows = [dict(zip(names, row)) for row in samples]
+        for row in rows:
+            row["images"] = np.frombuffer(row["images"], np.uint8).reshape(28, 28)
+        inputs = [np.frombuffer(row[3] or b"", np.uint8).reshape(-1, 28, 28) for row in miscounted]
+        miscounts = Miscounts(answer_ids=np.array([row[0] for row in miscounted], np.int64),
+                              read=np.array([row[1] for row in miscounted], str),
+                              labels=np.array([row[2] for row in miscounted], str),
+                              input_counts=np.array([len(i) for i in inputs], np.int64),
+                              inputs=np.concatenate(inputs) if inputs else np.zeros((0, 28, 28), np.uint8))
+        return FeedbackSamples.from_rows(rows, miscounts)
 
     # --- /train runs --------------------------------------------------------------------------------
 

@@ -33,12 +33,13 @@ from recognizer.model_store import (
 from training import report
 from training.augment import augment_batch
 from training.config import TrainConfig
+from training.contract import Epoch
 from training.data import NUM_CLASSES, MnistData, split_validation
 from training.pieces import DIGIT, LabelledPieces, make_pieces
 from training.synthetic import font_digits, style_digits
 
 log = logging.getLogger(__name__)
-ProgressCallback = Callable[[dict[str, Any]], None]
+ProgressCallback = Callable[[Epoch], None]
 
 
 @dataclass
@@ -164,13 +165,12 @@ def fit_digit_model(model, digits: DigitSet, cfg: TrainConfig, on_epoch: Progres
                             validation_data=(x_val, digits.y_val), shuffle=True, verbose=0)
             for key in history:
                 history[key].append(float(fit.history[key][-1]))
-            info = {"epoch": epoch, "epochs": cfg.epochs, "loss": history["loss"][-1],
-                    "accuracy": history["accuracy"][-1], "val_accuracy": history["val_accuracy"][-1],
-                    "epoch_seconds": time.monotonic() - epoch_start,
-                    "seconds_left": (time.monotonic() - started) / epoch * (cfg.epochs - epoch)}
+            info = Epoch(epoch=epoch, epochs=cfg.epochs, loss=round(history["loss"][-1], 5),
+                         accuracy=round(history["accuracy"][-1], 5), val_accuracy=round(history["val_accuracy"][-1], 5),
+                         epoch_seconds=round(time.monotonic() - epoch_start, 5),
+                         seconds_left=round((time.monotonic() - started) / epoch * (cfg.epochs - epoch), 5))
             log.info("epoch %d/%d  loss %.4f  acc %.4f  val_acc %.4f  %.1fs  ~%.1f min left", epoch, cfg.epochs,
-                     info["loss"], info["accuracy"], info["val_accuracy"], info["epoch_seconds"],
-                     info["seconds_left"] / 60)
+                     info.loss, info.accuracy, info.val_accuracy, info.epoch_seconds, info.seconds_left / 60)
             if on_epoch:
                 on_epoch(info)
     return history

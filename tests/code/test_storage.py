@@ -69,3 +69,23 @@ def test_runs_remember_the_model_they_started_from(storage):
     runs = storage.interrupted_runs()
     assert [(r["id"], r["model_before"]) for r in runs] == [(run_id, "v1")]
     assert storage.interrupted_runs() == []  # reported once
+
+
+def test_feedback_is_exported_with_its_verdicts_and_miscounts(storage):
+    images = np.arange(3 * 28 * 28, dtype=np.uint64).astype(np.uint8).reshape(3, 28, 28)
+    right = storage.record_answer(1, 1, "ok", "7", 0.99, 5.0, "v1", "7:0.9900", images[:1])
+    fixed = storage.record_answer(2, 2, "ok", "12", 0.9, 5.0, "v1", "1:0.9500,2:0.9000", images[1:])
+    miscounted = storage.record_answer(3, 3, "ok", "12", 0.9, 5.0, "v1", "1:0.9500,2:0.9000", images[1:])
+    assert storage.record_feedback(right, 1, "right", "7")
+    assert storage.record_feedback(fixed, 2, "wrong", "17")
+    assert storage.record_feedback(miscounted, 3, "wrong", "123")
+    samples = storage.feedback_samples()
+    assert samples.labels.tolist() == [7, 1, 7] and samples.predicted.tolist() == [7, 1, 2]
+    assert samples.verdicts.tolist() == ["right", "wrong", "wrong"]
+    assert samples.answer_ids.tolist() == [right, fixed, fixed]
+    np.testing.assert_array_equal(samples.images, images)
+    assert len(set(samples.users.tolist())) == 2  # pseudonyms of users 1 and 2
+    assert samples.confidence.tolist() == pytest.approx([0.99, 0.95, 0.90])
+    assert samples.miscounts.answer_ids.tolist() == [miscounted]
+    assert samples.miscounts.read.tolist() == ["12"] and samples.miscounts.labels.tolist() == ["123"]
+    np.testing.assert_array_equal(samples.miscounts.inputs, images[1:])
