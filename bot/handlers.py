@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-import numpy as np
 from telegram import Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.answers import StoredAnswer
 from bot.connectivity import is_unreachable
 from bot.context import language, models_of, settings_of, storage_of
 from bot.feedback import SAW_PREFIX, answer_keyboard, pressed_answer, typed_correction
 from bot.logging_setup import redact
-from bot.storage import Storage
-from recognizer import ImageDecodeError, Recognition
-from recognizer.debug import inputs_picture, png_bytes
+from recognizer import ImageDecodeError, Recognition, Status
+from recognizer.debug import caption, inputs_picture, png_bytes
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +76,8 @@ async def read_and_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, fi
         await message.reply_text(texts.text(lang, "bad_image", reason=reason))
         return
 
-    inputs = np.stack([d.mnist for d in recognition.digits]) if recognition.digits else None
-    answer_id = await asyncio.to_thread(
-        storage_of(context).record_answer, update.effective_user.id, message.chat_id, recognition.status,
-        recognition.number, recognition.confidence, recognition.seconds * 1000, recognizer.version,
-        ",".join(f"{d.digit}:{d.confidence:.4f}" for d in recognition.digits), inputs)
+    answer = StoredAnswer.of(recognition, message.chat_id, recognizer.version)
+    answer_id = await asyncio.to_thread(storage_of(context).record_answer, update.effective_user.id, answer)
     await message.reply_text(format_answer(recognition, lang), reply_markup=answer_keyboard(answer_id, lang)
                              if recognition.digits else None)
 
@@ -97,10 +92,10 @@ def format_answer(recognition: Recognition, lang: str) -> str:
     what else it might be, and other ways to read the whole number (a digit more or less).
     """
     tip = texts.text(lang, "tip")
-    if recognition.status == "no_digit":
+    if recognition.status == Status.NO_DIGIT:
         return texts.text(lang, "no_digit", tip=tip)
     confidence = texts.percent(recognition.confidence)
-    if recognition.status == "unsure":
+    if recognition.status == Status.UNSURE:
         lines = [texts.text(lang, "unsure", number=recognition.number, confidence=confidence)]
         doubtful = recognition.doubtful or [min(range(len(recognition.digits)),
                                                 key=lambda i: recognition.digits[i].confidence)]
@@ -126,27 +121,21 @@ async def what_i_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """Send the 28x28 inputs of an earlier answer, enlarged, as a picture."""
     query = update.callback_query
     lang = language(update)
-    row = await pressed_answer(update, context, SAW_PREFIX)
-    if row is None:
+    answer = await pressed_answer(update, context, SAW_PREFIX)
+    if answer is None:
         return
-    if not row.get("inputs"):
+    if not answer.digits:
         await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
         return
     await query.answer()
-    picture = await asyncio.to_thread(_inputs_png, row)
+    picture = await asyncio.to_thread(_inputs_png, answer)
     await context.bot.send_photo(query.message.chat.id, picture, caption=texts.text(lang, "saw_caption"),
                                  reply_to_message_id=query.message.message_id)
 
 
-def _inputs_png(row: dict[str, Any]) -> bytes:
-    from recognizer import DigitResult  # noqa: PLC0415
-
-    inputs = Storage.inputs_of(row)
-    digits = []
-    for part, image in zip(row["digits"].split(","), inputs):
-        digit, _, confidence = part.partition(":")
-        digits.append(DigitResult(int(digit), float(confidence), [], (0, 0, 0, 0), image))
-    return png_bytes(inputs_picture(Recognition(row["status"], row["number"], row["confidence"], digits)))
+def _inputs_png(answer: StoredAnswer) -> bytes:
+    """The stored inputs, each captioned with what the model said of it."""
+    return png_bytes(inputs_picture(answer.images, [caption(d.digit, d.confidence) for d in answer.digits]))
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

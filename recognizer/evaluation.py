@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recognizer.recognizer import Status
+
 NUM_CLASSES = 10
 
 
@@ -21,7 +23,7 @@ class Answer:
     truth: str
     number: str
     confidence: float
-    status: str  # ok, unsure or no_digit
+    status: str  # a recognizer.Status value: ok, unsure or no_digit
 
     @property
     def right(self) -> bool:
@@ -49,7 +51,7 @@ def summarise(answers: Iterable[Answer]) -> dict:
         return {"count": 0}
     right = np.array([a.right for a in answers])
     confidence = np.array([a.confidence for a in answers])
-    ok = np.array([a.status == "ok" for a in answers])
+    ok = np.array([a.status == Status.OK for a in answers])
     groups: dict[str, list[bool]] = {}
     for a in answers:
         groups.setdefault(a.group, []).append(a.right)

@@ -16,8 +16,9 @@ import cv2
 import numpy as np
 import pytest
 
+from bot.answers import StoredAnswer, StoredDigit
 from bot.storage import Storage
-from recognizer import Recognizer
+from recognizer import Recognizer, Status
 from recognizer.model_store import SHIPPED_MODELS_DIR
 from tests.conftest import REPO
 from training.contract import retrain_command
@@ -43,9 +44,9 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     for index in picks:
         image = outline(mnist["x_train"][index])
         said = int(base.classify(image[None]).argmax())
-        answer_id = storage.record_answer(user_id=int(index), chat_id=int(index), status="ok", number=str(said),
-                                          confidence=0.9, latency_ms=5.0, model_version=base.version,
-                                          digits=f"{said}:0.9", inputs=image[None])
+        answer = StoredAnswer(chat_id=int(index), status=Status.OK, number=str(said), confidence=0.9, latency_ms=5.0,
+                              model_version=base.version, digits=(StoredDigit(said, 0.9, image),))
+        answer_id = storage.record_answer(int(index), answer)
         storage.record_feedback(answer_id, int(index), "wrong", str(mnist["y_train"][index]))
     storage.feedback_samples().save(tmp_path / "feedback.npz")  # what the bot hands to the run
     storage.close()
