@@ -6,11 +6,9 @@ import asyncio
 import logging
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.context import language, models_of, storage_of
-from bot.training_job import TrainingJobs
+from bot.context import BotContext, language
 
 log = logging.getLogger(__name__)
 
@@ -18,13 +16,13 @@ DEFAULT_TRAIN_EPOCHS = 5
 MAX_TRAIN_EPOCHS = 50
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats(update: Update, context: BotContext) -> None:
     """Reply with usage figures, the model in use, and a chart (admins only)."""
     from bot.charts import usage_chart  # noqa: PLC0415 - matplotlib is loaded only when an admin asks
 
     lang = language(update)
-    figures = await asyncio.to_thread(storage_of(context).stats)
-    manifest = models_of(context).current.manifest
+    figures = await asyncio.to_thread(context.storage.stats)
+    manifest = context.models.current.manifest
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(figures.by_status.items())) or "—"
     accuracy = manifest.get("test_accuracy")
     message = texts.text(
@@ -32,7 +30,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         p95=figures.latency_p95_ms, version=manifest.get("version", "?"),
         accuracy=f"{accuracy:.2%}" if isinstance(accuracy, (int, float)) else "?",
         trained=manifest.get("created_at", "?"))
-    feedback = await asyncio.to_thread(storage_of(context).feedback_stats)
+    feedback = await asyncio.to_thread(context.storage.feedback_stats)
     per_digit = ", ".join(f"{d}: {a:.0%}" for d, a in feedback.per_digit_accuracy.items()) or "—"
     message += texts.text(lang, "feedback_stats", confirmed=feedback.confirmed, corrected=feedback.corrected,
                           accuracy=f"{feedback.accuracy:.1%} of {feedback.samples} digits"
@@ -42,9 +40,9 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_photo(chart, caption="📈")
 
 
-async def train(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def train(update: Update, context: BotContext) -> None:
     """Start retraining in a separate process: /train [epochs] or /train cancel (admins only)."""
-    jobs: TrainingJobs = context.application.bot_data["training"]
+    jobs = context.training
     message = update.effective_message
     argument = context.args[0].lower() if context.args else ""
     if argument == "cancel":
@@ -65,7 +63,7 @@ async def train(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(f"A training run is already going: {jobs.progress}. Use /train cancel to stop it.")
 
 
-async def rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def rollback(update: Update, context: BotContext) -> None:
     """Go back to the model that was in use before the last install (admins only).
 
     The earlier model is loaded and checked first; only a model that answers is switched to, so a
@@ -73,7 +71,7 @@ async def rollback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """
     from recognizer import ModelError, Recognizer  # noqa: PLC0415
 
-    models = models_of(context)
+    models = context.models
     previous = models.store.previous()
     if previous is None:
         await update.effective_message.reply_text("There is no earlier model to roll back to.")
