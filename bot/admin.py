@@ -9,6 +9,7 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext, language
+from recognizer.charts import usage_chart
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +19,6 @@ MAX_TRAIN_EPOCHS = 50
 
 async def stats(update: Update, context: BotContext) -> None:
     """Reply with usage figures, the model in use, and a chart (admins only)."""
-    from bot.charts import usage_chart  # noqa: PLC0415 - matplotlib is loaded only when an admin asks
-
     lang = language(update)
     figures = await asyncio.to_thread(context.storage.stats)
     manifest = context.models.current.manifest
@@ -36,7 +35,7 @@ async def stats(update: Update, context: BotContext) -> None:
                           accuracy=f"{feedback.accuracy:.1%} of {feedback.samples} digits"
                           if feedback.accuracy is not None else "—", per_digit=per_digit)
     await update.effective_message.reply_text(message)
-    chart = await asyncio.to_thread(usage_chart, figures, feedback)
+    chart = await asyncio.to_thread(usage_chart, figures.per_day, figures.digits_read, feedback.confusion)
     await update.effective_message.reply_photo(chart, caption="📈")
 
 

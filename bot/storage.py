@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bot.answers import COLUMNS, StoredAnswer, images_blob, images_of
+from recognizer.evaluation import accuracy, confusion_matrix, per_digit_accuracy
 from training.contract import FeedbackSamples, Miscounts, Verdict
 
 MIGRATIONS: list[str] = [
@@ -257,15 +258,10 @@ class Storage:
     def feedback_stats(self) -> FeedbackStats:
         with self._lock:
             verdicts = dict(self._db.execute("SELECT verdict, COUNT(*) FROM feedback GROUP BY verdict").fetchall())
-            pairs = self._db.execute("SELECT label, predicted FROM samples").fetchall()
-        confusion = np.zeros((10, 10), np.int64)
-        for true, said in pairs:
-            confusion[true, said] += 1
-        totals = confusion.sum(axis=1)
-        per_digit = {d: float(confusion[d, d] / totals[d]) for d in range(10) if totals[d]}
-        accuracy = float(np.trace(confusion) / confusion.sum()) if confusion.sum() else None
-        return FeedbackStats(verdicts.get(Verdict.RIGHT, 0), verdicts.get(Verdict.WRONG, 0), len(pairs), accuracy,
-                             per_digit, confusion)
+            pairs = np.array(self._db.execute("SELECT label, predicted FROM samples").fetchall(), np.int64)
+        confusion = confusion_matrix(pairs[:, 0], pairs[:, 1]) if len(pairs) else confusion_matrix([], [])
+        return FeedbackStats(verdicts.get(Verdict.RIGHT, 0), verdicts.get(Verdict.WRONG, 0), len(pairs),
+                             accuracy(confusion), per_digit_accuracy(confusion), confusion)
 
     def feedback_samples(self) -> FeedbackSamples:
         """All feedback as a training run takes it: the labelled samples, and the corrections of the count

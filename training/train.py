@@ -19,8 +19,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from recognizer import charts
 from recognizer.classifier import PIECES_FILE, WEIGHTS_FILE, DenseClassifier, PieceClassifier
 from recognizer.confidence import Calibration
+from recognizer.evaluation import confusion_matrix, per_digit_accuracy
 from recognizer.mnist_format import PREPROCESSING_VERSION
 from recognizer.model_store import (
     CONFUSION_PICTURE,
@@ -30,7 +32,6 @@ from recognizer.model_store import (
     ModelStore,
     read_manifest,
 )
-from training import report
 from training.augment import augment_batch
 from training.config import TrainConfig
 from training.contract import Epoch
@@ -86,12 +87,11 @@ def calibrate_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Overall and per-digit accuracy and the confusion matrix (rows: true digit, columns: predicted)."""
     predicted = probabilities.argmax(axis=1)
-    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    per_digit = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    confusion = confusion_matrix(labels, predicted)
+    per_digit = per_digit_accuracy(confusion)
     return {
         "accuracy": float((predicted == labels).mean()),
-        "per_digit_accuracy": {str(d): round(float(a), 5) for d, a in enumerate(per_digit)},
+        "per_digit_accuracy": {str(d): round(per_digit.get(d, 0.0), 5) for d in range(NUM_CLASSES)},
         "confusion_matrix": confusion.tolist(),
     }
 
@@ -286,8 +286,8 @@ def publish(store: ModelStore, manifest: dict, model, classifier: DenseClassifie
         classifier.save_npz(stage / WEIGHTS_FILE)
         reader.pieces.save_npz(stage / PIECES_FILE)
         (stage / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        report.plot_confusion(np.array(manifest["confusion_matrix"]), stage / CONFUSION_PICTURE,
+        charts.plot_confusion(np.array(manifest["confusion_matrix"]), stage / CONFUSION_PICTURE,
                               title=f"MNIST test, accuracy {manifest['test_accuracy']:.2%}")
-        report.plot_history(manifest["history"], stage / CURVES_PICTURE)
+        charts.plot_history(manifest["history"], stage / CURVES_PICTURE)
     return store.version_dir(manifest["version"])
 

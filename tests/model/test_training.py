@@ -105,7 +105,7 @@ def test_failure_while_writing_keeps_previous_model(tmp_path, trained_models_dir
     """An exception in the middle of publishing (disk full, say) leaves no half-written version behind."""
     import shutil
 
-    from training import report
+    from recognizer import charts
     from training.data import load_mnist
     from training.train import TrainConfig, train
 
@@ -116,7 +116,7 @@ def test_failure_while_writing_keeps_previous_model(tmp_path, trained_models_dir
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report, "plot_history", disk_full)
+    monkeypatch.setattr(charts, "plot_history", disk_full)
     with pytest.raises(OSError, match="No space"):
         train(load_mnist(small_mnist_file), ModelStore(models_dir),
               TrainConfig(epochs=1, limit=500, photos=20, validation_photos=10, calibration_photos=10, piece_epochs=1))
