@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digitbot.testkit import crafted_files
 from recognizer.decode import (
     MAX_DECODE_BYTES,
     WORK_SIDE,
@@ -27,7 +28,6 @@ from recognizer.decode import (
     decode_cost,
     decode_image,
 )
-from tests import crafted_files
 from tests.conftest import REPO
 
 
@@ -185,7 +185,8 @@ def test_concurrent_decodes_share_one_budget():
 def bomb_dir(tmp_path_factory) -> Path:
     """The worst accepted file of each kind and issue 9's files, written in a child process."""
     folder = tmp_path_factory.mktemp("bombs")
-    subprocess.run([sys.executable, "-m", "tests.image_bombs", str(folder)], cwd=REPO, check=True, timeout=180)
+    subprocess.run([sys.executable, "-m", "digitbot.testkit.image_bombs", str(folder)], cwd=REPO, check=True,
+                   timeout=180)
     return folder
 
 
@@ -218,8 +219,8 @@ def test_no_accepted_file_costs_more_than_the_budget(bomb_dir):
 @pytest.mark.slow
 def test_fuzzed_real_photos_give_only_decode_errors():
     """300 mutated real files of every accepted format (header fields among the mutations), in a child process."""
-    result = subprocess.run([sys.executable, "-m", "tests.fuzz_images", "--cases", "300", "--seed", "9"], cwd=REPO,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "digitbot.testkit.fuzz_images", "--cases", "300", "--seed", "9"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["crashes"] == []
