@@ -41,6 +41,6 @@ def test_digits(mnist) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def bomb_files() -> tuple[str, bytes]:
     """The accepted file that costs the decoder most (an RGBA PNG as large as it accepts), and its name."""
-    from digitbot.testkit.image_bombs import render, worst_size  # noqa: PLC0415
+    from digitbot.testkit.image_bombs import render, worst_size
 
     return "worst-rgba.png", render("RGBA", "PNG", worst_size("RGBA", "PNG"), {})
