@@ -96,8 +96,8 @@ class TrainingJobs:
             return None
         self._reserved = True
         try:
+            await asyncio.to_thread(self._export_feedback)  # first: if it fails, no run is recorded
             run_id = await asyncio.to_thread(self.storage.start_run, chat_id, epochs, self.models.current.version)
-            await asyncio.to_thread(self._export_feedback)
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
             process = await asyncio.create_subprocess_exec(*self.command(epochs), stdout=asyncio.subprocess.PIPE,
                                                            stderr=asyncio.subprocess.PIPE, env=env)
