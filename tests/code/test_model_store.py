@@ -11,6 +11,7 @@ import pytest
 
 from recognizer import ModelError, Recognizer
 from recognizer.classifier import DenseClassifier
+from recognizer.confidence import SIGNALS
 from recognizer.model_store import (
     CURRENT_FILE,
     MANIFEST_FILE,
@@ -99,11 +100,15 @@ def test_one_training_run_at_a_time(tmp_path):
         pass
 
 
+UNUSED = [0.0] * (len(SIGNALS) - 1)  # weights that make the calibration complete
+
+
 @pytest.mark.parametrize("changes", [{"piece_weight": 0}, {"piece_weight": "1.5"}, {"piece_weight": float("inf")},
-                                     {"calibration": {"weights": [1.0], "bias": 0.0}},
-                                     {"calibration": {"weights": ["a", 0, 0, 0], "bias": 0.0}},
+                                     {"calibration": {"weights": [1.0, *UNUSED, 1.0], "bias": 0.0}},
+                                     {"calibration": {"weights": ["a", *UNUSED], "bias": 0.0}},
                                      {"calibration": {"bias": 0.0}},
-                                     {"calibration": {"weights": [float("nan"), 0, 0, 0], "bias": 0.0}}])
+                                     {"calibration": {"weights": [float("nan"), *UNUSED], "bias": 0.0}},
+                                     {"calibration": {"weights": [1.0, *UNUSED], "bias": float("inf")}}])
 def test_serving_settings_in_the_manifest_are_checked(models, changes):
     _set_manifest(models, **changes)
     assert next(iter(changes)) in _one_line_model_error(models)
