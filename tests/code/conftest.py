@@ -19,17 +19,19 @@ def _loaded() -> list[str]:
 
 
 LOADED_BEFORE_COLLECTION = _loaded()
-loaded_by_collection: list[str] = []
+loaded_by_collection: list[str] = []  # the first unit-test module whose import loaded them, and what
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if not LOADED_BEFORE_COLLECTION:
-        loaded_by_collection.extend(_loaded())
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """After each module of this directory is collected (imported): did that load TensorFlow?"""
+    in_this_directory = report.nodeid.startswith("tests/code/") and report.nodeid.endswith(".py")
+    if in_this_directory and not LOADED_BEFORE_COLLECTION and not loaded_by_collection and _loaded():
+        loaded_by_collection.extend([report.nodeid, *_loaded()])
 
 
 @pytest.fixture(autouse=True)
 def _no_tensorflow():
-    assert not loaded_by_collection, f"importing the unit tests loaded {loaded_by_collection}"
+    assert not loaded_by_collection, f"importing {loaded_by_collection[0]} loaded {loaded_by_collection[1:]}"
     before = _loaded()
     yield
     assert _loaded() == before, f"this test loaded {sorted(set(_loaded()) - set(before))}; unit tests run without it"
