@@ -24,7 +24,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check bot recognizer training tests bench
+	$(BIN)/ruff check bot digitbot recognizer training tests bench
 
 train: setup
 	$(BIN)/digitbot train

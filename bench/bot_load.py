@@ -2,7 +2,7 @@
 
     python bench/bot_load.py [--users 20] [--photos-per-user 10]
 
-Starts ``python -m bot`` against tests/bot/fake_telegram.py on 127.0.0.1, measures the time from
+Starts ``python -m bot`` against digitbot/testkit/fake_telegram.py on 127.0.0.1, measures the time from
 launch to the first poll, then pushes every photo at once and measures each reply's delay, the
 throughput, and the bot process's peak memory (VmHWM).
 """
@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import mnist_path, save  # noqa: E402
-from tests.bot.conftest import TOKEN, BotProcess  # noqa: E402
-from tests.bot.fake_telegram import FakeTelegram  # noqa: E402
-from tests.photo_factory import digit_photo  # noqa: E402
+from bench._common import mnist_path, save
+from digitbot.testkit.bot_process import TOKEN, BotProcess
+from digitbot.testkit.fake_telegram import FakeTelegram
+from digitbot.testkit.photos import digit_photo
 
 
 def peak_memory_mb(pid: int) -> float:

@@ -2,7 +2,7 @@
 
     python bench/decode_memory.py
 
-The files come from tests/image_bombs.py: the worst accepted file of each format and mode (as large
+The files come from digitbot/testkit/image_bombs.py: the worst accepted file of each format and mode (as large
 as the decoder accepts), and issue 9's files (7700x7700 in every mode, a 16383x3600 WebP), which
 once took 0.5-1.1 GB each. The figure is the growth of the process's peak memory (ru_maxrss) over
 what it held before decoding.
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import REPO, save  # noqa: E402
+from bench._common import REPO, save
 
 CHILD = """
 import json, resource, sys, time
@@ -37,7 +37,7 @@ print(json.dumps({'outcome': outcome, 'seconds': time.perf_counter() - started,
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run([sys.executable, "-m", "tests.image_bombs", folder], cwd=REPO, check=True)
+        subprocess.run([sys.executable, "-m", "digitbot.testkit.image_bombs", folder], cwd=REPO, check=True)
         for path in sorted(Path(folder).iterdir()):
             result = subprocess.run([sys.executable, "-c", CHILD, str(path)], cwd=REPO, capture_output=True,
                                     text=True, check=True)

@@ -2,7 +2,7 @@
 
     python bench/fuzz_decode.py [--cases 5000] [--seeds 1 2 3]
 
-Each seed runs ``tests/fuzz_images.py`` in its own process (so the peak memory is that process's
+Each seed runs ``digitbot/testkit/fuzz_images.py`` in its own process (so the peak memory is that process's
 alone): random bytes, truncation, repeated ranges and structured changes to header fields (sizes,
 offsets, chunk and segment lengths, field types). Prints and saves what happened, the slowest case
 and the peak memory; any outcome other than an answer or an ImageDecodeError is a crash.
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import REPO, save  # noqa: E402
+from bench._common import REPO, save
 
 
 def main() -> None:
@@ -27,8 +27,8 @@ def main() -> None:
     args = parser.parse_args()
     runs = []
     for seed in args.seeds:
-        result = subprocess.run([sys.executable, "-m", "tests.fuzz_images", "--cases", str(args.cases), "--seed",
-                                 str(seed)], cwd=REPO, capture_output=True, text=True, check=True)
+        result = subprocess.run([sys.executable, "-m", "digitbot.testkit.fuzz_images", "--cases", str(args.cases),
+                                 "--seed", str(seed)], cwd=REPO, capture_output=True, text=True, check=True)
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         runs.append(summary)
         print(f"seed {seed}: {summary['cases']} cases, outcomes {summary['outcomes']}, crashes "

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import REPO, save  # noqa: E402
-from tests.bot.conftest import ADMIN_ID, TOKEN, BotProcess  # noqa: E402
-from tests.bot.fake_telegram import FakeTelegram  # noqa: E402
-from tests.photo_factory import digit_photo  # noqa: E402
+from bench._common import REPO, save
+from digitbot.testkit.bot_process import ADMIN_ID, TOKEN, BotProcess
+from digitbot.testkit.fake_telegram import FakeTelegram
+from digitbot.testkit.photos import digit_photo
 
 
 def photo(seed: int) -> bytes:

@@ -77,8 +77,9 @@ def main() -> None:
             for source, per_source in answers.items():
                 results[kind][source] = summarise(per_source)
                 print(line(f"  {source}", results[kind][source]))
-        results[kind]["misses"] = [f"{a.group}/{f.name}: read {a.number or 'nothing'!r} ({a.confidence:.0%}, {a.status})"
-                                   for pairs in read.values() for f, a in pairs if not a.right]
+        results[kind]["misses"] = [
+            f"{a.group}/{f.name}: read {a.number or 'nothing'!r} ({a.confidence:.0%}, {a.status})"
+            for pairs in read.values() for f, a in pairs if not a.right]
         if args.misses:
             for miss in results[kind]["misses"]:
                 print("  miss:", miss)

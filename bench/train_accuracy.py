@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import REPO, machine, mnist_path, save  # noqa: E402
-from recognizer import Recognizer  # noqa: E402
+from bench._common import REPO, machine, mnist_path, save
+from recognizer import Recognizer
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as models_dir:
-        command = [sys.executable, "-m", "bot.cli", "train", "--data", mnist_path(), "--models-dir", models_dir,
+        command = [sys.executable, "-m", "digitbot", "train", "--data", mnist_path(), "--models-dir", models_dir,
                    "--seed", str(args.seed)]
         if args.epochs:
             command += ["--epochs", str(args.epochs)]

@@ -3,7 +3,7 @@
     python bench/worst_file_load.py [--users 3]
 
 Runs the real bot against the local Bot API stand-in; for each of the costliest kinds from
-tests/image_bombs.py that fit under MAX_FILE_MB, a fresh bot receives the file from every user at
+digitbot/testkit/image_bombs.py that fit under MAX_FILE_MB, a fresh bot receives the file from every user at
 once; the figure is the bot process's peak memory (VmHWM) and the time until all are answered.
 """
 
@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import save  # noqa: E402
-from tests.bot.conftest import TOKEN, BotProcess  # noqa: E402
-from tests.bot.fake_telegram import FakeTelegram  # noqa: E402
-from tests.image_bombs import KINDS, render, worst_size  # noqa: E402
+from bench._common import save
+from digitbot.testkit.bot_process import TOKEN, BotProcess
+from digitbot.testkit.fake_telegram import FakeTelegram
+from digitbot.testkit.image_bombs import KINDS, render, worst_size
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # the bot's default MAX_FILE_MB
 

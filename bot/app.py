@@ -21,7 +21,9 @@ from telegram.ext import (
 from bot import admin, feedback, guards, handlers
 from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
+from bot.context import CONTEXT_TYPES, BotData
 from bot.models import ModelHolder
+from bot.rate_limiter import RateLimiter
 from bot.startup import (
     EXIT_CONFIG,
     EXIT_STOPPED,
@@ -54,8 +56,8 @@ def _interrupted_note(run: dict, model_now: str) -> str:
 
 async def _report_outages(application: Application) -> None:
     """Tell the admins once per outage, when Telegram can be reached again, how long it was away."""
-    settings: Settings = application.bot_data["settings"]
-    connectivity: Connectivity = application.bot_data["connectivity"]
+    services: BotData = application.bot_data
+    settings, connectivity = services.settings, services.connectivity
     while True:
         await connectivity.ended.wait()
         connectivity.ended.clear()
@@ -70,10 +72,8 @@ async def _report_outages(application: Application) -> None:
 
 async def _post_init(application: Application) -> None:
     """Report runs cut short by the last stop, publish the command list, start the outage reporter."""
-    settings: Settings = application.bot_data["settings"]
-    storage: Storage = application.bot_data["storage"]
-    models: ModelHolder = application.bot_data["models"]
-    application.bot_data["training"] = TrainingJobs(settings, storage, models, application.bot)
+    services: BotData = application.bot_data
+    settings, storage, models = services.settings, services.storage, services.models
     for run in await asyncio.to_thread(storage.interrupted_runs):
         log.warning("training run %s was interrupted by a restart", run["id"])
         try:
@@ -86,15 +86,14 @@ async def _post_init(application: Application) -> None:
                                                BotCommand("help", "How to take a good photo")])
     except TelegramError as error:  # a Bot API stand-in may not implement it; the bot works without
         log.warning("could not set the command list: %s", error)
-    application.bot_data["outage_reporter"] = asyncio.create_task(_report_outages(application))
+    services.outage_reporter = asyncio.create_task(_report_outages(application))
 
 
 async def _post_stop(application: Application) -> None:
     """While the bot can still send: stop a training run (its message says so), stop the reporter."""
-    jobs: TrainingJobs | None = application.bot_data.get("training")
-    if jobs is not None:
-        await jobs.stop()
-    reporter: asyncio.Task | None = application.bot_data.get("outage_reporter")
+    services: BotData = application.bot_data
+    await services.training.stop()
+    reporter = services.outage_reporter
     if reporter is not None:
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -102,9 +101,8 @@ async def _post_stop(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    storage: Storage | None = application.bot_data.get("storage")
-    if storage is not None:
-        storage.close()
+    services: BotData = application.bot_data
+    services.storage.close()
     log.info("stopped")
 
 
@@ -120,13 +118,17 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
         .request(WatchedRequest(connectivity, connection_pool_size=256))
         .get_updates_request(WatchedRequest(connectivity, connection_pool_size=1))
         .concurrent_updates(True)
+        .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
-    application.bot_data.update(settings=settings, models=models, storage=storage, connectivity=connectivity,
-                                rate_limiter=guards.RateLimiter(settings.photos_per_minute))
+    services: BotData = application.bot_data
+    services.settings, services.storage, services.models = settings, storage, models
+    services.connectivity = connectivity
+    services.rate_limiter = RateLimiter(settings.photos_per_minute)
+    services.training = TrainingJobs(settings, storage, models, application.bot)
     # Guards run first and stop the update when they refuse it.
     application.add_handler(CommandHandler(ADMIN_COMMANDS, guards.admin_guard), group=-1)
     application.add_handler(MessageHandler(PHOTOS, guards.rate_limit_guard), group=-1)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.context import language, storage_of
+from bot.answers import StoredAnswer
+from bot.context import BotContext, language
 from bot.storage import MAX_NUMBER_DIGITS, MAX_ROW_ID, is_number
+from training.contract import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def parse_button(data: str | None) -> tuple[str, int, str | None] | None:
     return (prefix, answer_id, digit) if 0 < answer_id <= MAX_ROW_ID else None
 
 
-async def refuse_forged(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def refuse_forged(update: Update, context: BotContext) -> None:
     """Callback data no button of this bot carries: answer the press (the client stops spinning), log it."""
     query = update.callback_query
     log.info("refused callback data %r from user %s", (query.data or "")[:80],
@@ -59,7 +59,7 @@ def keypad(answer_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[:5], buttons[5:]])
 
 
-async def pressed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str) -> dict[str, Any] | None:
+async def pressed_answer(update: Update, context: BotContext, prefix: str) -> StoredAnswer | None:
     """The stored answer a button press refers to, or None (after telling the user) when it is gone,
     malformed, or belongs to another chat."""
     query = update.callback_query
@@ -67,73 +67,74 @@ async def pressed_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, pre
     if button is None or button[0] != prefix:
         await refuse_forged(update, context)
         return None
-    row = await asyncio.to_thread(storage_of(context).answer, button[1])
-    if row is None or query.message is None or row["chat_id"] != query.message.chat.id:
+    answer = await asyncio.to_thread(context.storage.answer, button[1])
+    if answer is None or query.message is None or answer.chat_id != query.message.chat.id:
         await query.answer(texts.text(language(update), "saw_gone"), show_alert=True)
         return None
-    return row
+    return answer
 
 
-async def _answer_for_query(update: Update, context: ContextTypes.DEFAULT_TYPE, prefix: str) -> dict[str, Any] | None:
+async def _answer_for_query(update: Update, context: BotContext, prefix: str) -> StoredAnswer | None:
     """Like ``pressed_answer``, but also None (with thanks) when the answer already has feedback."""
-    row = await pressed_answer(update, context, prefix)
-    if row is not None and await asyncio.to_thread(storage_of(context).has_feedback, row["id"]):
+    answer = await pressed_answer(update, context, prefix)
+    if answer is not None and await asyncio.to_thread(context.storage.has_feedback, answer.id):
         await update.callback_query.answer(texts.text(language(update), "already_noted"))
         return None
-    return row
+    return answer
 
 
-async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def confirm(update: Update, context: BotContext) -> None:
     """Store a "✅ Right" as labelled samples and acknowledge it in the message."""
-    row = await _answer_for_query(update, context, RIGHT_PREFIX)
-    if row is None:
+    answer = await _answer_for_query(update, context, RIGHT_PREFIX)
+    if answer is None:
         return
     lang = language(update)
-    stored = await asyncio.to_thread(storage_of(context).record_feedback, row["id"], update.effective_user.id,
-                                     "right", row["number"])
+    stored = await asyncio.to_thread(context.storage.record_feedback, answer.id, update.effective_user.id,
+                                     Verdict.RIGHT, answer.number)
     await update.callback_query.answer(texts.text(lang, "thanks_right" if stored else "already_noted"))
     if stored:
-        await _acknowledge(update, row["id"], texts.text(lang, "noted_right"))
+        await _acknowledge(update, answer.id, texts.text(lang, "noted_right"))
 
 
-async def start_correction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start_correction(update: Update, context: BotContext) -> None:
     """Show the digit keypad (and invite typing the number) after "✏️ Wrong"."""
-    row = await _answer_for_query(update, context, WRONG_PREFIX)
-    if row is None:
+    answer = await _answer_for_query(update, context, WRONG_PREFIX)
+    if answer is None:
         return
     lang = language(update)
-    await asyncio.to_thread(storage_of(context).set_correction_progress, row["id"], row["chat_id"], "")
+    await asyncio.to_thread(context.storage.set_correction_progress, answer.id, answer.chat_id, "")
     await update.callback_query.answer()
-    prompt = texts.text(lang, "which_digit", position=1, count=len(row["number"]))
+    prompt = texts.text(lang, "which_digit", position=1, count=len(answer.number))
     await update.callback_query.edit_message_text(f"{update.callback_query.message.text}\n\n{prompt}",
-                                                  reply_markup=keypad(row["id"]))
+                                                  reply_markup=keypad(answer.id))
 
 
-async def keypad_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def keypad_press(update: Update, context: BotContext) -> None:
     """One digit of a correction; after the last one, store the corrected samples."""
-    row = await _answer_for_query(update, context, FIX_PREFIX)
-    if row is None:
+    answer = await _answer_for_query(update, context, FIX_PREFIX)
+    if answer is None:
         return
     query = update.callback_query
     lang = language(update)
-    storage = storage_of(context)
-    so_far = await asyncio.to_thread(storage.correction_progress, row["id"])
+    storage = context.storage
+    so_far = await asyncio.to_thread(storage.correction_progress, answer.id)
     if so_far is None:  # the keypad of an answer whose correction was never started here
         await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
         return
     digits = so_far + query.data.rsplit(":", 1)[1]  # one ASCII digit: pressed_answer checked the data
-    if len(digits) < len(row["number"]):
-        await asyncio.to_thread(storage.set_correction_progress, row["id"], row["chat_id"], digits)
+    if len(digits) < len(answer.number):
+        await asyncio.to_thread(storage.set_correction_progress, answer.id, answer.chat_id, digits)
         await query.answer(digits)
         base = (query.message.text or "").split("\n\n")[0]
-        prompt = texts.text(lang, "which_digit", position=len(digits) + 1, count=len(row["number"]))
+        prompt = texts.text(lang, "which_digit", position=len(digits) + 1, count=len(answer.number))
         await query.edit_message_text(f"{base}\n\n{texts.text(lang, 'so_far', digits=digits)} {prompt}",
-                                      reply_markup=keypad(row["id"]))
+                                      reply_markup=keypad(answer.id))
         return
-    stored = await asyncio.to_thread(storage.record_feedback, row["id"], update.effective_user.id, "wrong", digits)
+    stored = await asyncio.to_thread(storage.record_feedback, answer.id, update.effective_user.id, Verdict.WRONG,
+                                     digits)
     await query.answer(texts.text(lang, "thanks_fixed", number=digits) if stored else texts.text(lang, "already_noted"))
     if stored:
-        await _acknowledge(update, row["id"], texts.text(lang, "noted_fixed", number=digits))
+        await _acknowledge(update, answer.id, texts.text(lang, "noted_fixed", number=digits))
 
 
 async def _acknowledge(update: Update, answer_id: int, note: str) -> None:
@@ -145,13 +146,13 @@ async def _acknowledge(update: Update, answer_id: int, note: str) -> None:
     await query.edit_message_text(f"{answer_text}\n\n{note}", reply_markup=keyboard)
 
 
-async def typed_correction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def typed_correction(update: Update, context: BotContext) -> bool:
     """A number typed while a correction is open in this chat; True if it was taken as one."""
     message = update.effective_message
     text = (message.text or "").strip().replace(" ", "")
     if not text.isdigit():  # any script's digits: a '²' or '٣' gets the reply below, not the text reply
         return False
-    storage = storage_of(context)
+    storage = context.storage
     answer_id = await asyncio.to_thread(storage.pending_correction, message.chat_id)
     if answer_id is None:
         return False
@@ -160,7 +161,7 @@ async def typed_correction(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         log.info("refused a typed correction of %d characters from user %s", len(text), update.effective_user.id)
         await message.reply_text(texts.text(lang, "type_digits", limit=MAX_NUMBER_DIGITS))
         return True
-    stored = await asyncio.to_thread(storage.record_feedback, answer_id, update.effective_user.id, "wrong", text)
+    stored = await asyncio.to_thread(storage.record_feedback, answer_id, update.effective_user.id, Verdict.WRONG, text)
     await message.reply_text(texts.text(lang, "noted_fixed", number=text) if stored
                              else texts.text(lang, "already_noted"))
     return True

@@ -8,54 +8,51 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-import numpy as np
 from telegram import Message, Update
 from telegram.constants import ChatAction
-from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.answers import StoredAnswer
 from bot.connectivity import is_unreachable
-from bot.context import language, models_of, settings_of, storage_of
+from bot.context import BotContext, language
 from bot.feedback import SAW_PREFIX, answer_keyboard, pressed_answer, typed_correction
 from bot.logging_setup import redact
-from bot.storage import Storage
-from recognizer import ImageDecodeError, Recognition
-from recognizer.debug import inputs_picture, png_bytes
+from recognizer import ImageDecodeError, Recognition, Status
+from recognizer.debug import caption, inputs_picture, png_bytes
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_S = 30
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """Explain in two lines how to use the bot."""
     await update.effective_message.reply_text(texts.text(language(update), "start"))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """Explain how to use the bot."""
     await update.effective_message.reply_text(texts.text(language(update), "help"))
 
 
-async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def photo(update: Update, context: BotContext) -> None:
     """Read the largest size of a photo."""
     largest = update.effective_message.photo[-1]
     await read_and_answer(update, context, largest.file_id, largest.file_size)
 
 
-async def image_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def image_document(update: Update, context: BotContext) -> None:
     """Read an image sent as a file (uncompressed)."""
     document = update.effective_message.document
     await read_and_answer(update, context, document.file_id, document.file_size)
 
 
-async def read_and_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: str,
+async def read_and_answer(update: Update, context: BotContext, file_id: str,
                           file_size: int | None) -> None:
     message = update.effective_message
     lang = language(update)
-    limit = settings_of(context).max_file_bytes
+    limit = context.settings.max_file_bytes
     if file_size and file_size > limit:
         await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
         return
@@ -69,7 +66,7 @@ async def read_and_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, fi
     if len(data) > limit:
         await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
         return
-    recognizer = models_of(context).current
+    recognizer = context.models.current
     try:
         recognition = await asyncio.to_thread(recognizer.recognize, data)
     except ImageDecodeError as error:
@@ -78,11 +75,8 @@ async def read_and_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, fi
         await message.reply_text(texts.text(lang, "bad_image", reason=reason))
         return
 
-    inputs = np.stack([d.mnist for d in recognition.digits]) if recognition.digits else None
-    answer_id = await asyncio.to_thread(
-        storage_of(context).record_answer, update.effective_user.id, message.chat_id, recognition.status,
-        recognition.number, recognition.confidence, recognition.seconds * 1000, recognizer.version,
-        ",".join(f"{d.digit}:{d.confidence:.4f}" for d in recognition.digits), inputs)
+    answer = StoredAnswer.of(recognition, message.chat_id, recognizer.version)
+    answer_id = await asyncio.to_thread(context.storage.record_answer, update.effective_user.id, answer)
     await message.reply_text(format_answer(recognition, lang), reply_markup=answer_keyboard(answer_id, lang)
                              if recognition.digits else None)
 
@@ -97,10 +91,10 @@ def format_answer(recognition: Recognition, lang: str) -> str:
     what else it might be, and other ways to read the whole number (a digit more or less).
     """
     tip = texts.text(lang, "tip")
-    if recognition.status == "no_digit":
+    if recognition.status == Status.NO_DIGIT:
         return texts.text(lang, "no_digit", tip=tip)
     confidence = texts.percent(recognition.confidence)
-    if recognition.status == "unsure":
+    if recognition.status == Status.UNSURE:
         lines = [texts.text(lang, "unsure", number=recognition.number, confidence=confidence)]
         doubtful = recognition.doubtful or [min(range(len(recognition.digits)),
                                                 key=lambda i: recognition.digits[i].confidence)]
@@ -122,55 +116,49 @@ def format_answer(recognition: Recognition, lang: str) -> str:
     return texts.text(lang, "answer_many", number=recognition.number, confidence=confidence, digits=digits)
 
 
-async def what_i_saw(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def what_i_saw(update: Update, context: BotContext) -> None:
     """Send the 28x28 inputs of an earlier answer, enlarged, as a picture."""
     query = update.callback_query
     lang = language(update)
-    row = await pressed_answer(update, context, SAW_PREFIX)
-    if row is None:
+    answer = await pressed_answer(update, context, SAW_PREFIX)
+    if answer is None:
         return
-    if not row.get("inputs"):
+    if not answer.digits:
         await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
         return
     await query.answer()
-    picture = await asyncio.to_thread(_inputs_png, row)
+    picture = await asyncio.to_thread(_inputs_png, answer)
     await context.bot.send_photo(query.message.chat.id, picture, caption=texts.text(lang, "saw_caption"),
                                  reply_to_message_id=query.message.message_id)
 
 
-def _inputs_png(row: dict[str, Any]) -> bytes:
-    from recognizer import DigitResult  # noqa: PLC0415
-
-    inputs = Storage.inputs_of(row)
-    digits = []
-    for part, image in zip(row["digits"].split(","), inputs):
-        digit, _, confidence = part.partition(":")
-        digits.append(DigitResult(int(digit), float(confidence), [], (0, 0, 0, 0), image))
-    return png_bytes(inputs_picture(Recognition(row["status"], row["number"], row["confidence"], digits)))
+def _inputs_png(answer: StoredAnswer) -> bytes:
+    """The stored inputs, each captioned with what the model said of it."""
+    return png_bytes(inputs_picture(answer.images, [caption(d.digit, d.confidence) for d in answer.digits]))
 
 
-async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def text_message(update: Update, context: BotContext) -> None:
     """Take a typed correction, or point people who type at what the bot does."""
     if await typed_correction(update, context):
         return
     await update.effective_message.reply_text(texts.text(language(update), "text"))
 
 
-async def other_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def other_document(update: Update, context: BotContext) -> None:
     """Refuse files that are not images."""
     log.info("non-image document %r from user %s", update.effective_message.document.mime_type,
              update.effective_user.id if update.effective_user else None)
     await update.effective_message.reply_text(texts.text(language(update), "not_image_file"))
 
 
-async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsupported(update: Update, context: BotContext) -> None:
     """Stickers, voice, video, locations, unknown commands: say what the bot can read."""
     message: Message | None = update.effective_message
     if message is not None:
         await message.reply_text(texts.text(language(update), "unsupported"))
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log every failure with its update, tell the admins briefly, and give the user a kind reply.
 
     Telegram being unreachable is one log line and nothing more: replies could not be sent anyway,
@@ -178,7 +166,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """
     if is_unreachable(context.error):
         log.warning("could not reach Telegram while handling an update: %s: %s", type(context.error).__name__,
-                    redact(str(context.error), settings_of(context).token))
+                    redact(str(context.error), context.settings.token))
         return
     if isinstance(update, Update) and update.callback_query is not None:
         try:  # an unanswered press leaves the user's client spinning
@@ -186,10 +174,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         except Exception:
             log.debug("the failed press could not be answered")
     summary = update.to_dict() if isinstance(update, Update) else repr(update)
-    log.error("error while handling update %s", redact(str(summary), settings_of(context).token),
+    log.error("error while handling update %s", redact(str(summary), context.settings.token),
               exc_info=context.error)
-    note = redact(f"⚠️ {type(context.error).__name__}: {context.error}", settings_of(context).token)[:500]
-    for admin_id in settings_of(context).admin_ids:
+    note = redact(f"⚠️ {type(context.error).__name__}: {context.error}", context.settings.token)[:500]
+    for admin_id in context.settings.admin_ids:
         try:
             await context.bot.send_message(admin_id, note)
         except Exception:  # an admin who blocked the bot must not stop the others being told

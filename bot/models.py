@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from recognizer import Recognizer
+from recognizer.model_store import ModelStore
 
 
 class ModelHolder:
-    """Holds the current Recognizer; readers take ``current`` once per request, so a swap never tears one."""
+    """Holds the current Recognizer and the models directory it came from.
 
-    def __init__(self, recognizer: Recognizer, models_dir: Path | None) -> None:
+    Readers take ``current`` once per request, so a swap never tears one.
+    """
+
+    def __init__(self, recognizer: Recognizer, store: ModelStore) -> None:
         self._current = recognizer
-        self.models_dir = models_dir
+        self.store = store
 
     @property
     def current(self) -> Recognizer:
         return self._current
 
     def reload(self) -> Recognizer:
-        """Load whatever models/CURRENT names now and make it current (raises ModelError, keeping the old)."""
-        return self.use(Recognizer.load(self.models_dir))
+        """Load whatever the store's CURRENT names now and make it current (raises ModelError, keeping the old)."""
+        return self.use(Recognizer.load(self.store.path))
 
     def use(self, recognizer: Recognizer) -> Recognizer:
         """Serve ``recognizer`` from the next request on (it was loaded and validated by Recognizer.load)."""

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.models import ModelHolder
 from bot.storage import Storage
 from recognizer import ModelError, Recognizer
+from recognizer.model_store import ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,9 @@ def open_storage(settings: Settings) -> Storage:
 
 def load_models(settings: Settings) -> ModelHolder:
     """The model in use, loaded and checked (it answers a known input) before the bot accepts photos."""
+    store = ModelStore(settings.model_dir)
     try:
-        return ModelHolder(Recognizer.load(settings.model_dir), settings.model_dir)
+        return ModelHolder(Recognizer.load(store.path), store)
     except ModelError as error:
         raise StartupError(f"{error} (MODEL_DIR: {settings.model_dir or 'the shipped models/'})",
                            EXIT_MODEL) from None

@@ -18,6 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from bot.answers import COLUMNS, StoredAnswer, images_blob, images_of
+from recognizer.evaluation import accuracy, confusion_matrix, per_digit_accuracy
+from training.contract import FeedbackSamples, Miscounts, Verdict
+
 MIGRATIONS: list[str] = [
     # 0 -> 1: answers.
     """
@@ -166,66 +170,63 @@ class Storage:
         with self._lock:
             self._db.close()
 
-    def record_answer(self, user_id: int, chat_id: int, status: str, number: str, confidence: float,
-                      latency_ms: float, model_version: str, digits: str, inputs: np.ndarray | None) -> int:
-        """Store one answer (committed before returning) and give back its id."""
-        blob = None if inputs is None or len(inputs) == 0 else np.ascontiguousarray(inputs, np.uint8).tobytes()
+    def record_answer(self, user_id: int, answer: StoredAnswer) -> int:
+        """Store one answer (committed before returning) and give back its id; the user id is kept hashed."""
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO answers (created_at, user_hash, chat_id, status, number, confidence, latency_ms,"
-                " model_version, digits, inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), hash_user(user_id, self.salt), chat_id, status, number, confidence, latency_ms,
-                 model_version, digits, blob))
+                f"INSERT INTO answers (created_at, user_hash, {', '.join(COLUMNS)})"
+                f" VALUES (?, ?, {', '.join('?' for _ in COLUMNS)})",
+                (time.time(), hash_user(user_id, self.salt), *answer.to_row()))
             return int(cursor.lastrowid)
 
-    def answer(self, answer_id: int) -> dict[str, Any] | None:
+    def answer(self, answer_id: int) -> StoredAnswer | None:
+        """The stored answer, or None when there is none with this id.
+
+        Raises:
+            ValueError: the row is damaged.
+        """
         if not 0 < answer_id <= MAX_ROW_ID:
             return None
         with self._lock:
-            self._db.row_factory = sqlite3.Row
-            try:
-                row = self._db.execute("SELECT * FROM answers WHERE id = ?", (answer_id,)).fetchone()
-            finally:
-                self._db.row_factory = None
-        return dict(row) if row else None
+            return self._answer(self._db, answer_id)
 
     @staticmethod
-    def inputs_of(row: dict[str, Any]) -> np.ndarray:
-        """The 28x28 model inputs saved with an answer, shape (N, 28, 28)."""
-        blob = row.get("inputs") or b""
-        return np.frombuffer(blob, np.uint8).reshape(-1, 28, 28)
+    def _answer(db: sqlite3.Connection, answer_id: int) -> StoredAnswer | None:
+        row = db.execute(f"SELECT id, {', '.join(COLUMNS)} FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        return None if row is None else StoredAnswer.from_row(dict(zip(("id", *COLUMNS), row)))
 
     # --- feedback ---------------------------------------------------------------------------------
 
-    def record_feedback(self, answer_id: int, user_id: int, verdict: str, label: str) -> bool:
+    def record_feedback(self, answer_id: int, user_id: int, verdict: Verdict, label: str) -> bool:
         """Store a confirmation or correction and its labelled samples, once per answer, all or nothing.
 
         Returns False when the answer already has feedback (a double press, a second device) or is
         gone. Samples are stored only when the label has one digit per model input.
 
         Raises:
-            ValueError: ``label`` is not a number of ASCII digits (see ``is_number``).
+            ValueError: ``label`` is not a number of ASCII digits (see ``is_number``), or the stored
+                answer is damaged.
         """
         if not is_number(label):
             raise ValueError(f"not a number of 1-{MAX_NUMBER_DIGITS} ASCII digits: {label[:30]!r}")
-        row = self.answer(answer_id)
-        if row is None:
+        if not 0 < answer_id <= MAX_ROW_ID:
             return False
-        inputs = self.inputs_of(row)
         now = time.time()
         user = hash_user(user_id, self.salt)
         try:
             with self._transaction() as db:
+                answer = self._answer(db, answer_id)
+                if answer is None:
+                    return False
                 cursor = db.execute(
                     "INSERT INTO feedback (answer_id, created_at, user_hash, verdict, label) VALUES (?, ?, ?, ?, ?)",
-                    (answer_id, now, user, verdict, label))
-                predicted = [part.split(":") for part in row["digits"].split(",")] if row["digits"] else []
-                if len(label) == len(inputs) == len(predicted):
+                    (answer_id, now, user, Verdict(verdict).value, label))
+                if len(label) == len(answer.digits):
                     db.executemany(
                         "INSERT INTO samples (feedback_id, created_at, user_hash, image, label, predicted, confidence)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(cursor.lastrowid, now, user, image.tobytes(), int(true), int(said), float(confidence))
-                         for image, true, (said, confidence) in zip(inputs, label, predicted)])
+                        [(cursor.lastrowid, now, user, images_blob(digit.image), int(true), digit.digit,
+                          digit.confidence) for digit, true in zip(answer.digits, label)])
                 db.execute("DELETE FROM corrections WHERE answer_id = ?", (answer_id,))
         except sqlite3.IntegrityError:  # feedback exists already: the transaction was rolled back
             return False
@@ -257,15 +258,33 @@ class Storage:
     def feedback_stats(self) -> FeedbackStats:
         with self._lock:
             verdicts = dict(self._db.execute("SELECT verdict, COUNT(*) FROM feedback GROUP BY verdict").fetchall())
-            pairs = self._db.execute("SELECT label, predicted FROM samples").fetchall()
-        confusion = np.zeros((10, 10), np.int64)
-        for true, said in pairs:
-            confusion[true, said] += 1
-        totals = confusion.sum(axis=1)
-        per_digit = {d: float(confusion[d, d] / totals[d]) for d in range(10) if totals[d]}
-        accuracy = float(np.trace(confusion) / confusion.sum()) if confusion.sum() else None
-        return FeedbackStats(verdicts.get("right", 0), verdicts.get("wrong", 0), len(pairs), accuracy, per_digit,
-                             confusion)
+            pairs = np.array(self._db.execute("SELECT label, predicted FROM samples").fetchall(), np.int64)
+        confusion = confusion_matrix(pairs[:, 0], pairs[:, 1]) if len(pairs) else confusion_matrix([], [])
+        return FeedbackStats(verdicts.get(Verdict.RIGHT, 0), verdicts.get(Verdict.WRONG, 0), len(pairs),
+                             accuracy(confusion), per_digit_accuracy(confusion), confusion)
+
+    def feedback_samples(self) -> FeedbackSamples:
+        """All feedback as a training run takes it: the labelled samples, and the corrections of the count
+        of digits (a digit too many or too few), which label no sample."""
+        with self._lock:
+            samples = self._db.execute(
+                "SELECT s.id, s.image, s.label, s.predicted, s.confidence, f.verdict, f.answer_id, s.user_hash,"
+                " s.created_at FROM samples s JOIN feedback f ON f.id = s.feedback_id ORDER BY s.id").fetchall()
+            miscounted = self._db.execute(
+                "SELECT f.answer_id, a.number, f.label, a.inputs FROM feedback f JOIN answers a ON a.id = f.answer_id"
+                " WHERE length(f.label) != length(a.number) ORDER BY f.id").fetchall()
+        names = ("sample_ids", "images", "labels", "predicted", "confidence", "verdicts", "answer_ids", "users",
+                 "created_at")
+        rows = [dict(zip(names, row)) for row in samples]
+        for row in rows:
+            row["images"] = images_of(row["images"])[0]
+        inputs = [images_of(row[3]) for row in miscounted]
+        miscounts = Miscounts(answer_ids=np.array([row[0] for row in miscounted], np.int64),
+                              read=np.array([row[1] for row in miscounted], str),
+                              labels=np.array([row[2] for row in miscounted], str),
+                              input_counts=np.array([len(i) for i in inputs], np.int64),
+                              inputs=np.concatenate(inputs) if inputs else np.zeros((0, 28, 28), np.uint8))
+        return FeedbackSamples.from_rows(rows, miscounts)
 
     # --- /train runs --------------------------------------------------------------------------------
 

@@ -1,23 +1,22 @@
 """/train in the background: one retraining process at a time, its progress in one edited message.
 
 The retraining runs as ``python -m training.retrain`` in its own process, so TensorFlow never enters
-the bot and a crash there cannot touch the bot. Its JSON-line output drives the progress message;
-when it installs a better model, the bot switches to it without a restart.
+the bot and a crash there cannot touch the bot. What the two say to each other is
+``training.contract``: the bot exports the feedback to a file for the run, and the run's events
+(started, epoch, done, failed) drive the progress message; when it installs a better model, the bot
+switches to it without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import re
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -26,12 +25,13 @@ from bot.config import Settings
 from bot.logging_setup import redact
 from bot.models import ModelHolder
 from bot.storage import Storage
-from recognizer.model_store import SHIPPED_MODELS_DIR
+from training.contract import Done, Epoch, Failed, decode, retrain_command
 
 log = logging.getLogger(__name__)
 
 EDIT_EVERY_S = 3.0  # Telegram limits edits; one every few seconds is plenty for a progress line
 STDERR_LINES_KEPT = 40
+FEEDBACK_FILE = "training-feedback.npz"  # in DATA_DIR, for the run in progress only
 # TensorFlow's C++ log lines (glog: "I0000 00:00:...", "W1129 ...") and its notices: never a reason.
 _LOG_NOISE = re.compile(r"^[IWEF]\d{4} |oneDNN|tensorflow/|cuda|TF_ENABLE_ONEDNN_OPTS|rebuild TensorFlow", re.I)
 # The last line of a Python traceback: "SomeError: what happened".
@@ -72,15 +72,17 @@ class TrainingJobs:
         return self.current.progress if self.current is not None else "starting"
 
     @property
-    def models_dir(self) -> Path:
-        return self.settings.model_dir or SHIPPED_MODELS_DIR
+    def feedback_path(self) -> Path:
+        return self.settings.data_dir / FEEDBACK_FILE
 
     def command(self, epochs: int) -> list[str]:
-        command = [sys.executable, "-m", "training.retrain", "--db", str(self.settings.database_path),
-                   "--models-dir", str(self.models_dir), "--epochs", str(epochs)]
-        if self.settings.mnist_path:
-            command += ["--data", self.settings.mnist_path]
-        return command
+        return retrain_command(self.feedback_path, self.models.store.path, epochs, self.settings.mnist_path)
+
+    def _export_feedback(self) -> int:
+        """Write the feedback the run trains on (the trainer never reads the database); how many samples."""
+        samples = self.storage.feedback_samples()
+        samples.save(self.feedback_path)
+        return len(samples)
 
     async def start(self, chat_id: int, epochs: int) -> TrainingRun | None:
         """Launch a run and its watcher; None when one is already going.
@@ -94,6 +96,7 @@ class TrainingJobs:
             return None
         self._reserved = True
         try:
+            await asyncio.to_thread(self._export_feedback)  # first: if it fails, no run is recorded
             run_id = await asyncio.to_thread(self.storage.start_run, chat_id, epochs, self.models.current.version)
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
             process = await asyncio.create_subprocess_exec(*self.command(epochs), stdout=asyncio.subprocess.PIPE,
@@ -160,32 +163,30 @@ class TrainingJobs:
     async def _watch(self, run: TrainingRun) -> None:
         assert run.process.stdout is not None
         stderr_task = asyncio.create_task(self._read_stderr(run))
-        outcome: dict[str, Any] | None = None
+        outcome: Done | Failed | None = None
         last_edit = 0.0
         try:
             async for raw in run.process.stdout:
-                try:
-                    event = json.loads(raw)
-                except ValueError:
-                    continue
-                if event.get("event") == "epoch":
-                    run.progress = (f"epoch {event['epoch']}/{event['epochs']}, validation accuracy "
-                                    f"{event['val_accuracy']:.2%}, about {event['seconds_left'] / 60:.1f} min left")
-                    if time.monotonic() - last_edit >= EDIT_EVERY_S or event["epoch"] == event["epochs"]:
+                event = decode(raw)
+                if isinstance(event, Epoch):
+                    run.progress = (f"epoch {event.epoch}/{event.epochs}, validation accuracy "
+                                    f"{event.val_accuracy:.2%}, about {event.seconds_left / 60:.1f} min left")
+                    if time.monotonic() - last_edit >= EDIT_EVERY_S or event.epoch == event.epochs:
                         last_edit = time.monotonic()
                         await self._edit(run, f"🏋️ Training: {run.progress}")
-                elif event.get("event") in ("done", "failed"):
+                elif isinstance(event, (Done, Failed)):
                     outcome = event
             await run.process.wait()
             await stderr_task
             await self._finish(run, outcome)
         except Exception:
             log.exception("watching training run %s failed", run.run_id)
-            await self._finish(run, {"event": "failed", "reason": "the bot lost track of the training process"})
+            await self._finish(run, Failed(reason="the bot lost track of the training process"))
         finally:
             self.current = None
+            self.feedback_path.unlink(missing_ok=True)
 
-    async def _finish(self, run: TrainingRun, outcome: dict[str, Any] | None) -> None:
+    async def _finish(self, run: TrainingRun, outcome: Done | Failed | None) -> None:
         if run.stopping:  # the row stays "running": the restarted bot reports the run as interrupted
             log.info("training run %s stopped because the bot is shutting down", run.run_id)
             await self._edit(run, "⏸ Training stopped: the bot is shutting down. The model in use is unchanged; "
@@ -193,23 +194,23 @@ class TrainingJobs:
             return
         if run.cancelled:
             status, text = "cancelled", "⏹ Training cancelled. The model in use is unchanged."
-        elif outcome and outcome.get("event") == "done":
-            scores = outcome["scores"]["candidate"]
-            if outcome["installed"]:
+        elif isinstance(outcome, Done):
+            reason = outcome.reason
+            if outcome.installed:
                 try:
                     await asyncio.to_thread(self.models.reload)
                 except Exception as error:  # the file on disk is fine; the bot keeps the old one in memory
                     log.exception("could not load the new model")
-                    outcome["reason"] += f"; but loading it failed ({error})"
+                    reason += f"; but loading it failed ({error})"
                 status = "installed"
-                text = (f"✅ New model installed: MNIST test accuracy {scores['mnist']:.2%}.\n"
-                        f"Decided by: {outcome['reason']}.\n/rollback returns to {outcome['previous']}.")
+                text = (f"✅ New model installed: MNIST test accuracy {outcome.candidate.mnist:.2%}.\n"
+                        f"Decided by: {reason}.\n/rollback returns to {outcome.previous}.")
             else:
                 status = "kept"
-                text = (f"↩️ Kept the model in use. The candidate scored {scores['mnist']:.2%} on the MNIST "
-                        f"test set.\nDecided by: {outcome['reason']}.")
+                text = (f"↩️ Kept the model in use. The candidate scored {outcome.candidate.mnist:.2%} on the MNIST "
+                        f"test set.\nDecided by: {reason}.")
         else:
-            reason = (outcome or {}).get("reason") or failure_reason(run.stderr_tail, run.process.returncode)
+            reason = (outcome.reason if outcome else "") or failure_reason(run.stderr_tail, run.process.returncode)
             status = "failed"
             text = (f"❌ Training failed (exit code {run.process.returncode}): "
                     f"{redact(reason, self.settings.token)[:600]}\nThe model in use is unchanged.")

@@ -2,16 +2,9 @@
 
 from recognizer.decode import ImageDecodeError, ImageTooLargeError, NotAnImageError, TruncatedImageError
 from recognizer.model_store import ModelError
-from recognizer.recognizer import (
-    STATUS_NO_DIGIT,
-    STATUS_OK,
-    STATUS_UNSURE,
-    DigitResult,
-    Recognition,
-    Recognizer,
-)
+from recognizer.recognizer import DigitResult, Recognition, Recognizer, Status
 
 __all__ = [
-    "STATUS_NO_DIGIT", "STATUS_OK", "STATUS_UNSURE", "DigitResult", "ImageDecodeError", "ImageTooLargeError",
-    "ModelError", "NotAnImageError", "Recognition", "Recognizer", "TruncatedImageError",
+    "DigitResult", "ImageDecodeError", "ImageTooLargeError", "ModelError", "NotAnImageError", "Recognition",
+    "Recognizer", "Status", "TruncatedImageError",
 ]

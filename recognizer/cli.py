@@ -9,7 +9,7 @@ from pathlib import Path
 
 from recognizer.decode import ImageDecodeError
 from recognizer.model_store import ModelError
-from recognizer.recognizer import Recognition, Recognizer
+from recognizer.recognizer import Recognition, Recognizer, Status
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -23,10 +23,10 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def describe(recognition: Recognition) -> str:
     """One human line: '7 (98%)', '1500 (91%)', 'unsure: 49 (52%); digit 1 might be 4 or 7; or 499'."""
-    if recognition.status == "no_digit":
+    if recognition.status == Status.NO_DIGIT:
         return "no digit found"
     text = f"{recognition.number} ({recognition.confidence:.0%})"
-    if recognition.status == "unsure":
+    if recognition.status == Status.UNSURE:
         parts = [f"unsure: {text}"]
         for position in recognition.doubtful:
             others = " or ".join(str(d) for d, p in recognition.digits[position].top3[1:] if p >= 0.01)

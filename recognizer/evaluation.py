@@ -1,6 +1,7 @@
-"""How good answers are: exactness, calibration, and what "ok" is worth, for any set of answers.
+"""How good answers are: exactness, calibration, what "ok" is worth, and confusion matrices.
 
-One home for these figures, so that training, the benches and the bot compute them the same way.
+One home for these figures, so that training, the benches and the bot compute them the same way;
+``recognizer.charts`` draws them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from recognizer.recognizer import Status
 
 NUM_CLASSES = 10
 
@@ -21,7 +24,7 @@ class Answer:
     truth: str
     number: str
     confidence: float
-    status: str  # ok, unsure or no_digit
+    status: str  # a recognizer.Status value: ok, unsure or no_digit
 
     @property
     def right(self) -> bool:
@@ -49,7 +52,7 @@ def summarise(answers: Iterable[Answer]) -> dict:
         return {"count": 0}
     right = np.array([a.right for a in answers])
     confidence = np.array([a.confidence for a in answers])
-    ok = np.array([a.status == "ok" for a in answers])
+    ok = np.array([a.status == Status.OK for a in answers])
     groups: dict[str, list[bool]] = {}
     for a in answers:
         groups.setdefault(a.group, []).append(a.right)
@@ -66,7 +69,19 @@ def summarise(answers: Iterable[Answer]) -> dict:
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """Counts per (true digit, predicted digit)."""
+    """Counts per (true digit, predicted digit): rows the true digit, columns what the model said."""
     confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
     np.add.at(confusion, (np.asarray(true, np.int64), np.asarray(predicted, np.int64)), 1)
     return confusion
+
+
+def per_digit_accuracy(confusion: np.ndarray) -> dict[int, float]:
+    """Share read right of each true digit, for the digits that occur (a confusion matrix's rows)."""
+    totals = confusion.sum(axis=1)
+    return {d: float(confusion[d, d] / totals[d]) for d in range(len(confusion)) if totals[d]}
+
+
+def accuracy(confusion: np.ndarray) -> float | None:
+    """Share read right overall; None when the matrix counts nothing."""
+    total = confusion.sum()
+    return float(np.trace(confusion) / total) if total else None

@@ -14,9 +14,8 @@ far it beats every other reading, segmentation included: that share, calibrated,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 

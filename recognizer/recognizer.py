@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,13 @@ UNSURE_BELOW = 0.6
 DOUBTFUL_DIGIT = 0.8
 ALTERNATIVES = 3
 
-STATUS_OK = "ok"
-STATUS_UNSURE = "unsure"
-STATUS_NO_DIGIT = "no_digit"
+
+class Status(StrEnum):
+    """What kind of answer a recognition is; the values are what SQLite and JSON hold."""
+
+    OK = "ok"
+    UNSURE = "unsure"
+    NO_DIGIT = "no_digit"
 
 
 @dataclass
@@ -42,7 +47,7 @@ class DigitResult:
 
 @dataclass
 class Recognition:
-    status: str  # ok, unsure or no_digit
+    status: Status
     number: str  # the digits left to right; empty when there are none
     confidence: float  # probability that ``number`` is exactly right (calibrated)
     digits: list[DigitResult]
@@ -122,7 +127,7 @@ class Recognizer:
         """
         cands = found.candidates
         if cands is None:
-            return Recognition(STATUS_NO_DIGIT, "", 0.0, [])
+            return Recognition(Status.NO_DIGIT, "", 0.0, [])
         mnist = cands.mnist
         digit_probs = self.classifier.classify(mnist, temperature=self.temperature)
         piece_probs = self.pieces.classify(mnist, cands.features)
@@ -130,7 +135,7 @@ class Recognizer:
         readings = best_readings(cands, digit_probs, piece_probs, weight)
         if not readings or not readings[0].number:
             share = readings[0].share if readings else 1.0
-            return Recognition(STATUS_NO_DIGIT, "", share, [],
+            return Recognition(Status.NO_DIGIT, "", share, [],
                                alternatives=[(r.number, r.share) for r in readings[1 : ALTERNATIVES + 1] if r.number])
         best = readings[0]
         digits = []
@@ -142,6 +147,6 @@ class Recognizer:
         evidence = signals(best.share, min(d.confidence for d in digits), float(piece_probs[list(best.pieces), 0].min()),
                            len(digits), cands.digit_height, cands.contrast)
         confidence = self.calibration.probability(evidence)
-        status = STATUS_OK if confidence >= UNSURE_BELOW else STATUS_UNSURE
+        status = Status.OK if confidence >= UNSURE_BELOW else Status.UNSURE
         alternatives = [(r.number, r.share) for r in readings[1 : ALTERNATIVES + 1]]
         return Recognition(status, best.number, confidence, digits, alternatives=alternatives, signals=evidence)

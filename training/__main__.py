@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from recognizer.model_store import default_models_dir
+from recognizer.model_store import ModelStore
 from training.config import ModelConfig, TrainConfig
 from training.data import DataError, load_mnist
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                       validation_photos=args.validation_photos, calibration_photos=args.calibration_photos,
                       piece_epochs=args.piece_epochs)
     started = time.monotonic()
-    result = train(data, args.models_dir or default_models_dir(), cfg)
+    result = train(data, ModelStore(args.models_dir), cfg)
     manifest = result.manifest
     print(f"model {manifest['version']}: MNIST test accuracy {manifest['test_accuracy']:.2%}, "
           f"{manifest['parameter_count']:,} parameters, trained in {time.monotonic() - started:.0f} s; "

@@ -20,7 +20,7 @@ import numpy as np
 from recognizer.decode import ImageDecodeError
 from recognizer.preprocess import Found, find_candidates
 from recognizer.segment import FEATURE_COUNT
-from training.numbers import OTHER_MARK, GlyphSource, LayoutConfig, compose, random_label
+from training.numbers import GlyphSource, LayoutConfig, compose, random_label
 from training.scenes import Scene, render
 
 DIGIT, NOT_WRITING, WRONG_CUT = 0, 1, 2

@@ -1,15 +1,17 @@
 """Retrain on MNIST plus the users' feedback, then install the result only if it is not worse.
 
-Run by the bot's ``/train`` as a separate process (TensorFlow lives only here):
+Run by the bot's ``/train`` as a separate process (TensorFlow lives only here), with the command
+line ``training.contract.retrain_command`` builds:
 
-    python -m training.retrain --db data/digitbot.sqlite3 --models-dir models --data mnist.npz --epochs 5
+    python -m training.retrain --samples feedback.npz --models-dir models --data mnist.npz --epochs 5
 
 It fine-tunes the model in use (minutes, not the quarter hour a fresh model takes, and it keeps what
-the model knows) on augmented MNIST, the synthetic digits and the feedback samples, each feedback
-sample weighted so that a few hundred of them matter. One sample in five (by id) is held out. The
+the model knows) on augmented MNIST, the synthetic digits and the feedback samples the bot exported,
+each feedback sample weighted so that together they count as 25% of the MNIST digits
+(``FEEDBACK_SHARE``): a few hundred of them matter. One sample in five (by id) is held out. The
 candidate is published beside the current model, compared with it on the MNIST test set and on the
-held-out feedback, and switched in only if it is not worse on either. Progress and the outcome are
-printed as JSON lines on stdout for the bot to read.
+held-out feedback, and switched in only if it is not worse on either (MNIST within 0.2 point,
+``MNIST_TOLERANCE``). Progress and the outcome are ``training.contract`` events on stdout.
 """
 
 from __future__ import annotations
@@ -17,44 +19,41 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
-import json
 import os
 import signal
-import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from recognizer import Recognizer
-from recognizer.model_store import KERAS_FILE, ModelError, TrainingBusy, resolve_version_dir, training_lock
+from recognizer.model_store import KERAS_FILE, ModelError, ModelStore, TrainingBusy
 from training.config import ModelConfig, TrainConfig
-from training.data import DataError, load_mnist
+from training.contract import (
+    Done,
+    Epoch,
+    Event,
+    Failed,
+    FeedbackFileError,
+    FeedbackSamples,
+    Scores,
+    Started,
+    encode,
+)
+from training.data import DataError, MnistData, load_mnist
 
-HOLDOUT_EVERY = 5  # feedback samples whose id is a multiple of this are held out for evaluation
 FEEDBACK_SHARE = 0.25  # feedback samples together weigh as much as this share of the MNIST digits
 MNIST_TOLERANCE = 0.002  # "not worse" on MNIST allows 0.2 point: two standard errors at 99% on 10k digits
 FINE_TUNE_LEARNING_RATE = 3e-4
 
 
-def emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
+def emit(event: Event) -> None:
+    print(encode(event), flush=True)
 
 
-def load_feedback(db_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Images (N, 28, 28), labels and ids of the feedback samples, read without locking the bot out."""
-    if not db_path.is_file():
-        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as db:
-        try:
-            rows = db.execute("SELECT id, image, label FROM samples ORDER BY id").fetchall()
-        except sqlite3.OperationalError:  # a database from before feedback existed
-            rows = []
-    if not rows:
-        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    images = np.stack([np.frombuffer(r[1], np.uint8).reshape(28, 28) for r in rows])
-    return images, np.array([r[2] for r in rows], np.int64), np.array([r[0] for r in rows], np.int64)
+def feedback_weight(mnist_digits: int, feedback_samples: int) -> float:
+    """The weight of one feedback sample, so that all of them count as ``FEEDBACK_SHARE`` of MNIST."""
+    return FEEDBACK_SHARE * mnist_digits / feedback_samples if feedback_samples else 1.0
 
 
 def accuracy(recognizer: Recognizer, images: np.ndarray, labels: np.ndarray) -> float | None:
@@ -63,65 +62,65 @@ def accuracy(recognizer: Recognizer, images: np.ndarray, labels: np.ndarray) -> 
     return float((recognizer.classify(images).argmax(axis=1) == labels).mean())
 
 
-def decide(current: dict[str, float | None], candidate: dict[str, float | None]) -> tuple[bool, str]:
+def decide(current: Scores, candidate: Scores) -> tuple[bool, str]:
     """Install only if the candidate is not worse on MNIST (within noise) nor on held-out feedback."""
     reasons = []
-    mnist_ok = candidate["mnist"] >= current["mnist"] - MNIST_TOLERANCE
-    reasons.append(f"MNIST test {candidate['mnist']:.2%} vs {current['mnist']:.2%} in use")
+    mnist_ok = candidate.mnist >= current.mnist - MNIST_TOLERANCE
+    reasons.append(f"MNIST test {candidate.mnist:.2%} vs {current.mnist:.2%} in use")
     feedback_ok = True
-    if candidate["feedback"] is not None and current["feedback"] is not None:
-        feedback_ok = candidate["feedback"] >= current["feedback"]
-        reasons.append(f"held-out feedback {candidate['feedback']:.1%} vs {current['feedback']:.1%}")
+    if candidate.feedback is not None and current.feedback is not None:
+        feedback_ok = candidate.feedback >= current.feedback
+        reasons.append(f"held-out feedback {candidate.feedback:.1%} vs {current.feedback:.1%}")
     else:
         reasons.append("no held-out feedback yet")
     return mnist_ok and feedback_ok, "; ".join(reasons)
 
 
+def scores(recognizer: Recognizer, data: MnistData, feedback: FeedbackSamples, held_out: np.ndarray) -> Scores:
+    return Scores(mnist=accuracy(recognizer, data.x_test, data.y_test),
+                  feedback=accuracy(recognizer, feedback.images[held_out], feedback.labels[held_out]))
+
+
 def run(args: argparse.Namespace) -> int:
+    store = ModelStore(args.models_dir)
     try:
         data = load_mnist(args.data)
-        current_dir = resolve_version_dir(args.models_dir)
+        current_dir = store.current_dir()
         current = Recognizer.load(current_dir)
-    except (DataError, ModelError) as error:
-        emit("failed", reason=str(error))
+        feedback = FeedbackSamples.load(args.samples)
+    except (DataError, ModelError, FeedbackFileError) as error:
+        emit(Failed(reason=str(error)))
         return 2
-    images, labels, ids = load_feedback(args.db)
-    held_out = ids % HOLDOUT_EVERY == 0
-    train_x, train_y = images[~held_out], labels[~held_out]
-    test_x, test_y = images[held_out], labels[held_out]
-    weight = FEEDBACK_SHARE * len(data.x_train) / len(train_x) if len(train_x) else 1.0
-    emit("started", epochs=args.epochs, feedback_samples=int(len(images)), held_out=int(held_out.sum()),
-         feedback_weight=round(weight, 1), fine_tuning=current.version)
+    held_out = feedback.held_out()
+    weight = feedback_weight(len(data.x_train), int((~held_out).sum()))
+    emit(Started(epochs=args.epochs, feedback_samples=len(feedback), held_out=int(held_out.sum()),
+                 feedback_weight=round(weight, 1), fine_tuning=current.version))
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from training.train import train  # noqa: PLC0415 - TensorFlow is imported only here
 
     hidden = tuple(current.manifest.get("architecture", {}).get("hidden_units", ModelConfig().hidden_units))
     cfg = TrainConfig(epochs=args.epochs, seed=args.seed, learning_rate=FINE_TUNE_LEARNING_RATE,
-                      model=ModelConfig(hidden_units=hidden), extra_x=train_x, extra_y=train_y,
-                      extra_weight=weight)
+                      model=ModelConfig(hidden_units=hidden), extra_x=feedback.images[~held_out],
+                      extra_y=feedback.labels[~held_out], extra_weight=weight)
 
-    def progress(info: dict[str, Any]) -> None:
+    def progress(epoch: Epoch) -> None:
         if not bot_alive(args.parent_pid):  # the bot died (kill -9): do not train on for nobody
-            emit("failed", reason="the bot that started this run has stopped")
+            emit(Failed(reason="the bot that started this run has stopped"))
             sys.exit(3)
-        emit("epoch", **{k: (round(v, 5) if isinstance(v, float) else v) for k, v in info.items()})
+        emit(epoch)
 
-    result = train(data, args.models_dir, cfg, on_epoch=progress, start_from=current_dir / KERAS_FILE,
-                   make_current=False)
+    result = train(data, store, cfg, on_epoch=progress, start_from=current_dir / KERAS_FILE, make_current=False)
     candidate = Recognizer.load(result.version_dir)
-    scores = {name: {"mnist": accuracy(model, data.x_test, data.y_test), "feedback": accuracy(model, test_x, test_y)}
-              for name, model in (("current", current), ("candidate", candidate))}
-    install, reason = decide(scores["current"], scores["candidate"])
+    before, after = scores(current, data, feedback, held_out), scores(candidate, data, feedback, held_out)
+    install, reason = decide(before, after)
     if not bot_alive(args.parent_pid):  # kill -9 of the bot after the last epoch: nobody asked any more
-        emit("failed", reason="the bot that started this run has stopped; the candidate was not installed")
+        emit(Failed(reason="the bot that started this run has stopped; the candidate was not installed"))
         return 3
     if install:
-        from recognizer.model_store import set_current  # noqa: PLC0415
-
-        set_current(args.models_dir, candidate.version)
-    emit("done", installed=install, reason=reason, version=candidate.version, previous=current.version,
-         scores=scores)
+        store.switch_to(candidate.version, Recognizer.load)
+    emit(Done(installed=install, reason=reason, version=candidate.version, previous=current.version,
+              current=before, candidate=after))
     return 0
 
 
@@ -141,15 +140,21 @@ def die_with_parent() -> None:
         pass  # bot_alive() still stops the run at the next epoch and before any install
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The options ``training.contract.retrain_command`` gives."""
     parser = argparse.ArgumentParser(prog="python -m training.retrain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", type=Path, required=True, help="the bot's SQLite database (read only)")
+    parser.add_argument("--samples", type=Path, required=True,
+                        help="the users' feedback, as the bot exported it (training.contract.FeedbackSamples)")
     parser.add_argument("--models-dir", type=Path, required=True)
     parser.add_argument("--data", help="MNIST .npz; default $MNIST_PATH, else Keras's download")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     args.parent_pid = os.getppid()
     if hasattr(os, "nice"):
         os.nice(10)  # the bot keeps answering photos while this runs
@@ -158,16 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     die_with_parent()
     if not bot_alive(args.parent_pid):
-        emit("failed", reason="the bot that started this run has stopped")
+        emit(Failed(reason="the bot that started this run has stopped"))
         return 3
     try:
-        with training_lock(args.models_dir):
+        with ModelStore(args.models_dir).training_lock():
             return run(args)
     except TrainingBusy as error:
-        emit("failed", reason=f"{error}; one run at a time")
+        emit(Failed(reason=f"{error}; one run at a time"))
         return 4
     except Exception as error:  # say what went wrong on the line the bot reads, not only in a traceback
-        emit("failed", reason=f"{type(error).__name__}: {' '.join(str(error).split())[:400]}")
+        emit(Failed(reason=f"{type(error).__name__}: {' '.join(str(error).split())[:400]}"))
         raise
 
 

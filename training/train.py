@@ -19,19 +19,28 @@ from typing import Any, Callable
 
 import numpy as np
 
+from recognizer import charts
 from recognizer.classifier import PIECES_FILE, WEIGHTS_FILE, DenseClassifier, PieceClassifier
 from recognizer.confidence import Calibration
+from recognizer.evaluation import confusion_matrix, per_digit_accuracy
 from recognizer.mnist_format import PREPROCESSING_VERSION
-from recognizer.model_store import KERAS_FILE, MANIFEST_FILE, read_manifest
-from training import report
+from recognizer.model_store import (
+    CONFUSION_PICTURE,
+    CURVES_PICTURE,
+    KERAS_FILE,
+    MANIFEST_FILE,
+    ModelStore,
+    read_manifest,
+)
 from training.augment import augment_batch
 from training.config import TrainConfig
+from training.contract import Epoch
 from training.data import NUM_CLASSES, MnistData, split_validation
 from training.pieces import DIGIT, LabelledPieces, make_pieces
 from training.synthetic import font_digits, style_digits
 
 log = logging.getLogger(__name__)
-ProgressCallback = Callable[[dict[str, Any]], None]
+ProgressCallback = Callable[[Epoch], None]
 
 
 @dataclass
@@ -78,12 +87,11 @@ def calibrate_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Overall and per-digit accuracy and the confusion matrix (rows: true digit, columns: predicted)."""
     predicted = probabilities.argmax(axis=1)
-    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    per_digit = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    confusion = confusion_matrix(labels, predicted)
+    per_digit = per_digit_accuracy(confusion)
     return {
         "accuracy": float((predicted == labels).mean()),
-        "per_digit_accuracy": {str(d): round(float(a), 5) for d, a in enumerate(per_digit)},
+        "per_digit_accuracy": {str(d): round(per_digit.get(d, 0.0), 5) for d in range(NUM_CLASSES)},
         "confusion_matrix": confusion.tolist(),
     }
 
@@ -157,13 +165,12 @@ def fit_digit_model(model, digits: DigitSet, cfg: TrainConfig, on_epoch: Progres
                             validation_data=(x_val, digits.y_val), shuffle=True, verbose=0)
             for key in history:
                 history[key].append(float(fit.history[key][-1]))
-            info = {"epoch": epoch, "epochs": cfg.epochs, "loss": history["loss"][-1],
-                    "accuracy": history["accuracy"][-1], "val_accuracy": history["val_accuracy"][-1],
-                    "epoch_seconds": time.monotonic() - epoch_start,
-                    "seconds_left": (time.monotonic() - started) / epoch * (cfg.epochs - epoch)}
+            info = Epoch(epoch=epoch, epochs=cfg.epochs, loss=round(history["loss"][-1], 5),
+                         accuracy=round(history["accuracy"][-1], 5), val_accuracy=round(history["val_accuracy"][-1], 5),
+                         epoch_seconds=round(time.monotonic() - epoch_start, 5),
+                         seconds_left=round((time.monotonic() - started) / epoch * (cfg.epochs - epoch), 5))
             log.info("epoch %d/%d  loss %.4f  acc %.4f  val_acc %.4f  %.1fs  ~%.1f min left", epoch, cfg.epochs,
-                     info["loss"], info["accuracy"], info["val_accuracy"], info["epoch_seconds"],
-                     info["seconds_left"] / 60)
+                     info.loss, info.accuracy, info.val_accuracy, info.epoch_seconds, info.seconds_left / 60)
             if on_epoch:
                 on_epoch(info)
     return history
@@ -195,7 +202,7 @@ def carried_reader(version_dir: Path) -> Reader:
                   Calibration.from_manifest(manifest), {"carried_from": version_dir.name})
 
 
-def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: ProgressCallback | None = None,
+def train(data: MnistData, store: ModelStore, cfg: TrainConfig, on_epoch: ProgressCallback | None = None,
           start_from: Path | None = None, make_current: bool = True) -> TrainResult:
     """Train, evaluate and publish a new model version; return where it went and its manifest.
 
@@ -228,7 +235,7 @@ def train(data: MnistData, models_dir: Path, cfg: TrainConfig, on_epoch: Progres
         reader = carried_reader(start_from.parent)
     manifest = _manifest(data, cfg, test, history, temperature, reader, digits, classifier, start_from,
                          time.monotonic() - started)
-    version_dir = publish(models_dir, manifest, model, classifier, reader, cfg, make_current)
+    version_dir = publish(store, manifest, model, classifier, reader, cfg, make_current)
     return TrainResult(version_dir, manifest)
 
 
@@ -267,21 +274,20 @@ def _manifest(data: MnistData, cfg: TrainConfig, test: dict, history: dict, temp
     }
 
 
-def publish(models_dir: Path, manifest: dict, model, classifier: DenseClassifier, reader: Reader, cfg: TrainConfig,
-            make_current: bool) -> Path:
+def publish(store: ModelStore, manifest: dict, model, classifier: DenseClassifier, reader: Reader,
+            cfg: TrainConfig, make_current: bool) -> Path:
     """Write the version folder (a copy of the model without optimizer state keeps the .keras file small)."""
-    from training.export import staged_version  # noqa: PLC0415
     from training.model import build_model  # noqa: PLC0415
 
-    with staged_version(models_dir, manifest["version"], make_current=make_current) as stage:
+    with store.publish(manifest["version"], make_current=make_current) as stage:
         serving_model = build_model(cfg.model)
         serving_model.set_weights(model.get_weights())
         serving_model.save(stage / KERAS_FILE)
         classifier.save_npz(stage / WEIGHTS_FILE)
         reader.pieces.save_npz(stage / PIECES_FILE)
         (stage / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        report.plot_confusion(np.array(manifest["confusion_matrix"]), stage / "confusion.png",
+        charts.plot_confusion(np.array(manifest["confusion_matrix"]), stage / CONFUSION_PICTURE,
                               title=f"MNIST test, accuracy {manifest['test_accuracy']:.2%}")
-        report.plot_history(manifest["history"], stage / "curves.png")
-    return models_dir / manifest["version"]
+        charts.plot_history(manifest["history"], stage / CURVES_PICTURE)
+    return store.version_dir(manifest["version"])
 

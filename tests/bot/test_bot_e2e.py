@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.bot.conftest import ADMIN_ID, TOKEN, BotProcess
-from tests.photo_factory import blank_page, digit_photo
+from digitbot.testkit.bot_process import ADMIN_ID, TOKEN, BotProcess
+from digitbot.testkit.photos import blank_page, digit_photo
 
 pytestmark = pytest.mark.slow
 
@@ -258,7 +258,7 @@ def test_missing_token_is_explained(tmp_path):
 
 
 def test_rejected_token_is_explained(tmp_path):
-    from tests.bot.fake_telegram import FakeTelegram
+    from digitbot.testkit.fake_telegram import FakeTelegram
 
     with FakeTelegram("999:other-token-on-the-server") as other:
         process = BotProcess(other, tmp_path / "data", tmp_path / "bot.log")

@@ -13,9 +13,9 @@ import threading
 import numpy as np
 import pytest
 
-from tests import crafted_files
-from tests.bot.conftest import ADMIN_ID, BotProcess
-from tests.photo_factory import digit_photo
+from digitbot.testkit import crafted_files
+from digitbot.testkit.bot_process import ADMIN_ID, BotProcess
+from digitbot.testkit.photos import digit_photo
 
 pytestmark = pytest.mark.slow
 

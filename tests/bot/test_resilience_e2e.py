@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 from bot.startup import EXIT_DATA_DIR, EXIT_MODEL, EXIT_TELEGRAM
+from digitbot.testkit.bot_process import ADMIN_ID, TOKEN, BotProcess
+from digitbot.testkit.fake_telegram import FakeTelegram
+from digitbot.testkit.photos import digit_photo
 from recognizer.model_store import CURRENT_FILE, MANIFEST_FILE, SHIPPED_MODELS_DIR, resolve_version_dir
-from tests.bot.conftest import ADMIN_ID, TOKEN, BotProcess
-from tests.bot.fake_telegram import FakeTelegram
 from tests.conftest import REPO
-from tests.photo_factory import digit_photo
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ import time
 import numpy as np
 import pytest
 
+from digitbot.testkit.bot_process import ADMIN_ID, BotProcess
+from digitbot.testkit.photos import digit_photo
 from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, SHIPPED_MODELS_DIR, resolve_version_dir
-from tests.bot.conftest import ADMIN_ID, BotProcess
-from tests.photo_factory import digit_photo
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,9 @@ import sqlite3
 import numpy as np
 import pytest
 
+from bot.answers import StoredAnswer, StoredDigit
 from bot.storage import MAX_NUMBER_DIGITS, Storage, is_number
+from recognizer import Status
 
 
 @pytest.fixture
@@ -17,8 +19,23 @@ def storage(tmp_path):
     store.close()
 
 
-def _answer(storage: Storage, digits: str = "7:0.9900") -> int:
-    return storage.record_answer(1, 1, "ok", "7", 0.99, 5.0, "v1", digits, np.zeros((1, 28, 28), np.uint8))
+def _stored(number: str = "7", confidences: tuple[float, ...] = (0.99,), images: np.ndarray | None = None,
+            chat_id: int = 1) -> StoredAnswer:
+    images = np.zeros((len(number), 28, 28), np.uint8) if images is None else images
+    digits = tuple(StoredDigit(int(d), c, image) for d, c, image in zip(number, confidences, images))
+    return StoredAnswer(chat_id=chat_id, status=Status.OK, number=number, confidence=0.99, latency_ms=5.0,
+                        model_version="v1", digits=digits)
+
+
+def _answer(storage: Storage, answer: StoredAnswer | None = None) -> int:
+    return storage.record_answer(1, answer or _stored())
+
+
+def _damage(path, answer_id: int, **columns: str) -> None:
+    """Change a stored row behind the bot's back, as a damaged disk or a hand edit would."""
+    with sqlite3.connect(path) as db:
+        for column, value in columns.items():
+            db.execute(f"UPDATE answers SET {column} = ? WHERE id = ?", (value, answer_id))
 
 
 def test_is_number_takes_ascii_digits_of_plausible_length():
@@ -39,7 +56,8 @@ def test_a_label_that_is_no_number_is_refused_before_any_write(storage, tmp_path
 def test_a_failure_inside_a_write_rolls_it_back(storage, tmp_path):
     """A stored answer whose digits cannot be parsed fails half-way through record_feedback: nothing of
     it may stay, and the one connection must not be left inside the transaction."""
-    broken = _answer(storage, digits="7:not-a-number")
+    broken = _answer(storage)
+    _damage(tmp_path / "db.sqlite3", broken, digits="7:not-a-number")
     with pytest.raises(ValueError):
         storage.record_feedback(broken, 1, "wrong", "3")
     assert not storage.in_transaction
@@ -69,3 +87,63 @@ def test_runs_remember_the_model_they_started_from(storage):
     runs = storage.interrupted_runs()
     assert [(r["id"], r["model_before"]) for r in runs] == [(run_id, "v1")]
     assert storage.interrupted_runs() == []  # reported once
+
+
+def test_feedback_is_exported_with_its_verdicts_and_miscounts(storage):
+    images = np.arange(3 * 28 * 28, dtype=np.uint64).astype(np.uint8).reshape(3, 28, 28)
+    right = storage.record_answer(1, _stored("7", (0.99,), images[:1]))
+    fixed = storage.record_answer(2, _stored("12", (0.95, 0.90), images[1:], chat_id=2))
+    miscounted = storage.record_answer(3, _stored("12", (0.95, 0.90), images[1:], chat_id=3))
+    assert storage.record_feedback(right, 1, "right", "7")
+    assert storage.record_feedback(fixed, 2, "wrong", "17")
+    assert storage.record_feedback(miscounted, 3, "wrong", "123")
+    samples = storage.feedback_samples()
+    assert samples.labels.tolist() == [7, 1, 7] and samples.predicted.tolist() == [7, 1, 2]
+    assert samples.verdicts.tolist() == ["right", "wrong", "wrong"]
+    assert samples.answer_ids.tolist() == [right, fixed, fixed]
+    np.testing.assert_array_equal(samples.images, images)
+    assert len(set(samples.users.tolist())) == 2  # pseudonyms of users 1 and 2
+    assert samples.confidence.tolist() == pytest.approx([0.99, 0.95, 0.90])
+    assert samples.miscounts.answer_ids.tolist() == [miscounted]
+    assert samples.miscounts.read.tolist() == ["12"] and samples.miscounts.labels.tolist() == ["123"]
+    np.testing.assert_array_equal(samples.miscounts.inputs, images[1:])
+
+
+def test_a_failure_after_the_first_insert_rolls_back_everything(storage, tmp_path):
+    """The samples insert fails after the feedback row is written: neither may stay."""
+    answer_id = _answer(storage)
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:  # any statement inserting a sample now fails
+        db.execute("CREATE TRIGGER broken BEFORE INSERT ON samples BEGIN SELECT no_such_function(); END")
+    with pytest.raises(sqlite3.OperationalError, match="no_such_function"):
+        storage.record_feedback(answer_id, 1, "right", "7")
+    assert not storage.in_transaction and not storage.has_feedback(answer_id)
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        db.execute("DROP TRIGGER broken")
+    assert storage.record_feedback(answer_id, 1, "right", "7")
+
+
+def test_an_answer_reads_back_as_it_was_stored(storage):
+    images = np.random.default_rng(1).integers(0, 256, (2, 28, 28), dtype=np.uint8)
+    answer_id = storage.record_answer(9, _stored("42", (0.875, 0.5), images, chat_id=77))
+    stored = storage.answer(answer_id)
+    assert stored.id == answer_id and stored.chat_id == 77 and stored.number == "42"
+    assert stored.status is Status.OK and stored.model_version == "v1"
+    assert [(d.digit, d.confidence) for d in stored.digits] == [(4, 0.875), (2, 0.5)]
+    np.testing.assert_array_equal(stored.images, images)
+
+
+def test_an_answer_without_digits_stores_no_inputs(storage, tmp_path):
+    nothing = StoredAnswer(chat_id=1, status=Status.NO_DIGIT, number="", confidence=0.0, latency_ms=3.0,
+                           model_version="v1")
+    answer_id = storage.record_answer(1, nothing)
+    assert storage.answer(answer_id).digits == () and storage.answer(answer_id).status == "no_digit"
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        assert db.execute("SELECT status, digits, inputs FROM answers").fetchone() == ("no_digit", "", None)
+
+
+@pytest.mark.parametrize("columns", [{"digits": "7:0.9,8:0.9"}, {"inputs": b"short"}, {"status": "maybe"}])
+def test_a_damaged_answer_is_an_error_not_a_wrong_answer(storage, tmp_path, columns):
+    answer_id = _answer(storage)
+    _damage(tmp_path / "db.sqlite3", answer_id, **columns)
+    with pytest.raises(ValueError):
+        storage.answer(answer_id)

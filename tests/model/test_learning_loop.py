@@ -11,16 +11,17 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
+from bot.answers import StoredAnswer, StoredDigit
 from bot.storage import Storage
-from recognizer import Recognizer
+from recognizer import Recognizer, Status
 from recognizer.model_store import SHIPPED_MODELS_DIR
 from tests.conftest import REPO
+from training.contract import retrain_command
 
 pytestmark = pytest.mark.slow
 
@@ -43,10 +44,11 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     for index in picks:
         image = outline(mnist["x_train"][index])
         said = int(base.classify(image[None]).argmax())
-        answer_id = storage.record_answer(user_id=int(index), chat_id=int(index), status="ok", number=str(said),
-                                          confidence=0.9, latency_ms=5.0, model_version=base.version,
-                                          digits=f"{said}:0.9", inputs=image[None])
+        answer = StoredAnswer(chat_id=int(index), status=Status.OK, number=str(said), confidence=0.9, latency_ms=5.0,
+                              model_version=base.version, digits=(StoredDigit(said, 0.9, image),))
+        answer_id = storage.record_answer(int(index), answer)
         storage.record_feedback(answer_id, int(index), "wrong", str(mnist["y_train"][index]))
+    storage.feedback_samples().save(tmp_path / "feedback.npz")  # what the bot hands to the run
     storage.close()
 
     test_x = np.stack([outline(image) for image in mnist["x_test"][:1000]])
@@ -54,8 +56,7 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     base_style = float((base.classify(test_x).argmax(axis=1) == test_y).mean())
     assert base_style < 0.75  # the shipped model really does misread this style
 
-    result = subprocess.run([sys.executable, "-m", "training.retrain", "--db", str(tmp_path / "digitbot.sqlite3"),
-                             "--models-dir", str(models_dir), "--data", str(mnist_path), "--epochs", "3"],
+    result = subprocess.run(retrain_command(tmp_path / "feedback.npz", models_dir, 3, str(mnist_path)),
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-2000:]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from recognizer import Recognizer
-from recognizer.model_store import CURRENT_FILE, resolve_version_dir
+from recognizer.model_store import CURRENT_FILE, ModelStore, resolve_version_dir
 from recognizer.preprocess import PREPROCESSING_VERSION
 from tests.conftest import QUICK_READER, REPO, run_train
 
@@ -105,7 +105,7 @@ def test_failure_while_writing_keeps_previous_model(tmp_path, trained_models_dir
     """An exception in the middle of publishing (disk full, say) leaves no half-written version behind."""
     import shutil
 
-    from training import report
+    from recognizer import charts
     from training.data import load_mnist
     from training.train import TrainConfig, train
 
@@ -116,10 +116,10 @@ def test_failure_while_writing_keeps_previous_model(tmp_path, trained_models_dir
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report, "plot_history", disk_full)
+    monkeypatch.setattr(charts, "plot_history", disk_full)
     with pytest.raises(OSError, match="No space"):
-        train(load_mnist(small_mnist_file), models_dir, TrainConfig(epochs=1, limit=500, photos=20, validation_photos=10,
-                                                                   calibration_photos=10, piece_epochs=1))
+        train(load_mnist(small_mnist_file), ModelStore(models_dir),
+              TrainConfig(epochs=1, limit=500, photos=20, validation_photos=10, calibration_photos=10, piece_epochs=1))
     assert (models_dir / CURRENT_FILE).read_text() == before
     assert not [p for p in models_dir.iterdir() if p.name.startswith(".tmp-")]
     assert Recognizer.load(models_dir).version == before.strip()

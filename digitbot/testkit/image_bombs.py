@@ -5,7 +5,7 @@ hundred KB at most. ``worst_accepted`` sizes each so that it costs just under wh
 accepts; ``issue_files`` are the sizes from issue 9 that once cost 0.5-1.1 GB each. Run as a script
 to write them into a folder:
 
-    python -m tests.image_bombs OUT_DIR
+    python -m digitbot.testkit.image_bombs OUT_DIR
 """
 
 from __future__ import annotations

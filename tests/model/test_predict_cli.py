@@ -9,12 +9,12 @@ import sys
 
 import numpy as np
 
+from digitbot.testkit.photos import digit_photo
 from tests.conftest import REPO
-from tests.photo_factory import digit_photo
 
 
 def _predict(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", "predict", *args], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "digitbot", "predict", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -9,7 +9,7 @@ depths, offsets, chunk and segment lengths, field types) with checksums made rig
 decoder reads on. The only acceptable outcomes are an answer or an ``ImageDecodeError``, within a
 second each. Run as a script (in its own process, so its peak memory is its own):
 
-    python -m tests.fuzz_images --cases 300 --seed 1    # prints one JSON summary line
+    python -m digitbot.testkit.fuzz_images --cases 300 --seed 1    # prints one JSON summary line
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
+from digitbot.testkit import REPO
+
 SEED_PHOTOS = 3  # real photos taken from the folder, in name order across writers
 
 Mutation = Callable[[bytes, np.random.Generator], bytes]

@@ -1,0 +1,47 @@
+"""The real bot (``python -m bot``) as a subprocess, talking to a ``FakeTelegram``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from digitbot.testkit import REPO
+from digitbot.testkit.fake_telegram import FakeTelegram
+
+TOKEN = "123456789:AAH-test-secret-token-0123456789abcd"
+ADMIN_ID = 1
+
+
+class BotProcess:
+    """``python -m bot`` with its environment, its log file, and ways to stop it."""
+
+    def __init__(self, fake: FakeTelegram, data_dir: Path, log_path: Path, **env: str) -> None:
+        self.fake = fake
+        self.log_path = log_path
+        self.env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": fake.url,
+                    "DATA_DIR": str(data_dir), "ADMIN_IDS": str(ADMIN_ID), "LOG_LEVEL": "INFO",
+                    "PYTHONUNBUFFERED": "1", **env}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> float:
+        """Start and wait until the bot polls; return the seconds it took."""
+        started = time.monotonic()
+        polls_before = len(self.fake.sent("getUpdates"))
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=REPO, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        self.fake.wait_for(lambda calls: len([c for c in calls if c.method == "getUpdates"]) > polls_before,
+                           timeout)
+        return time.monotonic() - started
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")

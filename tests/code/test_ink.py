@@ -1,0 +1,65 @@
+"""The ink of a photo: which side is ink, how strong, which pixels are strokes, what is paper or ruling."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from recognizer.ink import find_ink, ink_is_dark, ink_strength
+
+
+def page(width: int = 320, height: int = 160, paper: int = 220) -> np.ndarray:
+    return np.full((height, width), paper, np.uint8)
+
+
+def stroke_boxes(grey: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(x, y, w, h) of every piece found to be a stroke."""
+    ink = find_ink(grey)
+    return [tuple(int(v) for v in ink.stats[label, :4]) for label in np.flatnonzero(ink.stroke)]
+
+
+def one_stroke(x: int = 100, value: int = 30) -> np.ndarray:
+    image = page()
+    cv2.line(image, (x, 40), (x, 120), value, 6)
+    return image
+
+
+def test_dark_ink_on_light_paper_and_light_ink_on_dark():
+    assert ink_is_dark(one_stroke())
+    assert not ink_is_dark(255 - one_stroke())  # chalk on a blackboard, MNIST itself
+
+
+def test_strength_is_high_on_the_stroke_and_zero_on_the_paper():
+    strength = ink_strength(one_stroke())
+    assert strength[80, 100] > 200 and strength[:, :80].max() == 0 and strength[:, 120:].max() == 0
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_a_stroke_is_found_where_it_was_drawn(invert):
+    image = one_stroke()
+    boxes = stroke_boxes(255 - image if invert else image)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    assert abs(x - 97) <= 2 and abs(y - 37) <= 2 and 5 <= w <= 9 and 84 <= h <= 90
+
+
+def test_marks_fainter_than_the_minimum_contrast_are_paper():
+    assert stroke_boxes(one_stroke(value=205)) == []  # 15 grey levels on 220 paper: a smudge, not writing
+    assert stroke_boxes(page()) == []
+
+
+def test_ruled_lines_go_and_the_digit_crossing_them_stays():
+    image = page()
+    for y in (30, 70, 110, 150):
+        cv2.line(image, (0, y), (319, y), 140, 1)
+    cv2.line(image, (160, 35), (160, 125), 30, 6)
+    boxes = stroke_boxes(image)
+    assert len(boxes) == 1 and abs(boxes[0][0] - 157) <= 2 and boxes[0][3] >= 88
+
+
+def test_a_shadow_across_the_page_is_not_ink():
+    image = (page().astype(np.float32) * np.linspace(0.45, 1.0, 320)[None, :]).astype(np.uint8)  # dark left edge
+    cv2.line(image, (60, 40), (60, 120), 15, 6)  # in the shadow
+    cv2.line(image, (250, 40), (250, 120), 30, 6)  # in the light
+    assert sorted(x for x, _, _, _ in stroke_boxes(image)) == [57, 247]

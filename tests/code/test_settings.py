@@ -1,0 +1,59 @@
+"""Settings from the environment and .env: defaults, parsing, and one clear error per bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import TELEGRAM_API_DEFAULT, ConfigError, load_settings, read_env_file
+
+TOKEN = "123456:ABC-def"
+
+
+def settings(**env: str):
+    return load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, **env}, env_file=None)
+
+
+def test_defaults():
+    s = settings()
+    assert s.admin_ids == frozenset() and s.api_url == TELEGRAM_API_DEFAULT and s.data_dir == Path("data")
+    assert s.model_dir is None and s.mnist_path is None and s.log_level == "INFO"
+    assert s.photos_per_minute == 20 and s.max_file_bytes == 10 * 1024 * 1024
+    assert s.webhook_url is None and s.webhook_port == 8443 and s.startup_retries == -1  # keep trying
+    assert s.database_path == Path("data") / "digitbot.sqlite3"
+
+
+def test_values_are_parsed():
+    s = settings(ADMIN_IDS=" 12, 34 ,56", TELEGRAM_API_URL="http://127.0.0.1:8081/", DATA_DIR="/var/lib/bot",
+                 MODEL_DIR="/srv/models", LOG_LEVEL="debug", PHOTOS_PER_MINUTE="5", MAX_FILE_MB="2",
+                 STARTUP_RETRIES="0")
+    assert s.admin_ids == {12, 34, 56} and s.log_level == "DEBUG" and s.model_dir == Path("/srv/models")
+    assert s.base_url == "http://127.0.0.1:8081/bot" and s.base_file_url == "http://127.0.0.1:8081/file/bot"
+    assert s.photos_per_minute == 5 and s.max_file_bytes == 2 * 1024 * 1024 and s.startup_retries == 0
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"TELEGRAM_BOT_TOKEN": ""}, "TELEGRAM_BOT_TOKEN is not set"),
+    ({"TELEGRAM_BOT_TOKEN": "no-colon"}, "does not look like a bot token"),
+    ({"TELEGRAM_BOT_TOKEN": "123: with space"}, "does not look like a bot token"),
+    ({"ADMIN_IDS": "alice,bob"}, "ADMIN_IDS"),
+    ({"PHOTOS_PER_MINUTE": "many"}, "PHOTOS_PER_MINUTE must be a whole number"),
+    ({"PHOTOS_PER_MINUTE": "0"}, "PHOTOS_PER_MINUTE must be at least 1"),
+    ({"MAX_FILE_MB": "-3"}, "MAX_FILE_MB must be at least 1"),
+    ({"STARTUP_RETRIES": "-1"}, "STARTUP_RETRIES must be at least 0"),
+])
+def test_a_bad_value_is_one_clear_error(env, named):
+    with pytest.raises(ConfigError, match=named):
+        load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, **env}, env_file=None)
+
+
+def test_the_env_file(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("# comment\n\nexport TELEGRAM_BOT_TOKEN='1:from-file'\nADMIN_IDS=7 # inline comment\n"
+                        'LOG_LEVEL="warning"\nnot a setting\nDATA_DIR=/tmp/x#not-a-comment\n', encoding="utf-8")
+    assert read_env_file(env_file) == {"TELEGRAM_BOT_TOKEN": "1:from-file", "ADMIN_IDS": "7", "LOG_LEVEL": "warning",
+                                       "DATA_DIR": "/tmp/x#not-a-comment"}
+    s = load_settings({"ADMIN_IDS": "8"}, env_file=env_file)  # the environment wins over the file
+    assert s.token == "1:from-file" and s.admin_ids == {8} and s.log_level == "WARNING"
+    assert read_env_file(tmp_path / "missing") == {}
