@@ -144,8 +144,9 @@ class Recognizer:
             order = np.argsort(probs)[::-1][:3]
             digits.append(DigitResult(int(order[0]), float(probs[order[0]]), [(int(d), float(probs[d])) for d in order],
                                       found.original_box(cands.pieces[index].box), cands.pieces[index].mnist))
-        evidence = signals(best.share, min(d.confidence for d in digits), float(piece_probs[list(best.pieces), 0].min()),
-                           len(digits), cands.digit_height, cands.contrast)
+        weakest_piece = float(piece_probs[list(best.pieces), 0].min())
+        evidence = signals(best.share, min(d.confidence for d in digits), weakest_piece, len(digits),
+                           cands.digit_height, cands.contrast)
         confidence = self.calibration.probability(evidence)
         status = Status.OK if confidence >= UNSURE_BELOW else Status.UNSURE
         alternatives = [(r.number, r.share) for r in readings[1 : ALTERNATIVES + 1]]

@@ -104,7 +104,8 @@ def seven_crossed(rng: np.random.Generator) -> Skeleton:
     if rng.random() < 0.8:
         y = rng.uniform(0.42, 0.62)
         middle = corner[0] + (bottom[0] - corner[0]) * y
-        strokes.append([(middle - rng.uniform(0.2, 0.45), y), (middle + rng.uniform(0.15, 0.4), y - rng.uniform(0, 0.06))])
+        across = [(middle - rng.uniform(0.2, 0.45), y), (middle + rng.uniform(0.15, 0.4), y - rng.uniform(0, 0.06))]
+        strokes.append(across)
     return strokes
 
 

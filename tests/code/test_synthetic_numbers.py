@@ -23,7 +23,7 @@ def test_labels_look_like_written_numbers():
     labels = [random_label(rng, cfg) for _ in range(2000)]
     lengths = np.array([len(label) for label in labels])
     assert lengths.min() == 1 and lengths.max() == cfg.max_digits
-    assert 0.2 < np.mean(lengths == 1) < 0.3
+    assert abs(np.mean(lengths == 1) - cfg.single_share) < 0.03
     assert np.mean([label[0] == "0" for label in labels if len(label) > 1]) < 0.03
     assert all(label.isdigit() for label in labels)
 
