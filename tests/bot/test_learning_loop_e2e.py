@@ -111,6 +111,20 @@ def test_presses_on_unknown_or_foreign_answers(loop_bot):
     assert answer.params.get("show_alert") is True and "no longer available" in answer.params["text"]
 
 
+def test_a_press_from_another_chat_gives_no_feedback(loop_bot, mnist):
+    """Button data copied into another chat (a forwarded message, a forged press) names someone else's answer."""
+    fake = loop_bot.fake
+    reply, buttons, message = _answer(fake, 306, digit_photo([mnist["x_test"][0]], np.random.default_rng(4)))
+    elsewhere = {**message, "chat": {"id": 307, "type": "private"}}
+    _press(fake, 307, buttons["✅ Right"], elsewhere)
+    answer = _callback_answers(fake, 1)[-1]
+    assert answer.params.get("show_alert") is True and "no longer available" in answer.params["text"]
+    _press(fake, 306, buttons["✅ Right"], message)  # the owner's own press still counts
+    assert fake.calls_with_text("noted as right", "editMessageText")
+    with _db(loop_bot) as db:
+        assert db.execute("SELECT label, predicted FROM samples").fetchall() == [(7, 7)]
+
+
 def test_stats_show_feedback(loop_bot, mnist):
     fake = loop_bot.fake
     reply, buttons, message = _answer(fake, 305, digit_photo([mnist["x_test"][0]], np.random.default_rng(3)))
