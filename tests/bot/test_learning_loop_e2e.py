@@ -162,10 +162,14 @@ def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
                           timeout=300)[0].params["text"]
     assert "MNIST test accuracy" in final or "on the MNIST test set" in final
     assert "%" in final and "Decided by" in final
+    # Measured: one epoch of fine-tuning the shipped model (seed 1, no feedback yet) gives 99.19% on the
+    # MNIST test set against 99.28% in use, within the 0.2-point tolerance, so it is installed.
+    assert "installed" in final and "Kept the model" not in final, final
+    assert "99.19%" in final and "99.28%" in final, final
     now = (models_copy / CURRENT_FILE).read_text()
-    assert (now != before) == ("installed" in final)
+    assert now != before and (models_copy / PREVIOUS_FILE).read_text().strip() == before.strip()
     with _db(loop_bot) as db:
-        assert db.execute("SELECT status FROM training_runs").fetchall()[-1][0] in ("installed", "kept")
+        assert db.execute("SELECT status FROM training_runs").fetchall()[-1][0] == "installed"
 
 
 def test_failing_training_keeps_the_model(fake_telegram, tmp_path, models_copy):

@@ -1,4 +1,5 @@
-"""Make the photos in this folder: MNIST test digits on ruled and squared paper (see README.md).
+"""Make the photos in this folder: MNIST test digits on ruled and squared paper, and two digits written
+over each other (see README.md).
 
     python tests/photos/make_photos.py [MNIST .npz]   # default: $MNIST_PATH
 
@@ -63,6 +64,10 @@ def main() -> None:
     for name, image in photos.items():
         cv2.imwrite(str(HERE / name), image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         print(HERE / name)
+    # A 5 and a 6 written over each other: no honest single digit, so the bot must not be sure.
+    overlaid = np.maximum(x[first_of(y, 5)], x[first_of(y, 6)])
+    (HERE / "unsure_5_over_6.jpg").write_bytes(digit_photo([overlaid], np.random.default_rng(3)))
+    print(HERE / "unsure_5_over_6.jpg")
 
 
 if __name__ == "__main__":
