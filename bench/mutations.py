@@ -52,6 +52,7 @@ class Mutation:
     tests: tuple[str, ...]  # test files or node ids that should catch it
 
 
+BEHAVIOUR = "tests/model/test_recognizer_behaviour.py"
 MUTATIONS = [
     # --- issue 14's table (those with a counterpart in today's code) ------------------------------
     Mutation("mnist-box-centre", "recognizer/mnist_format.py",
@@ -66,13 +67,12 @@ MUTATIONS = [
     Mutation("unsure-never", "recognizer/recognizer.py", "UNSURE_BELOW = 0.6", "UNSURE_BELOW = 0.0",
              "the bot is never unsure: every guess is given as an answer",
              ("tests/code/test_serving_settings.py", "tests/model/test_made_photos.py",
-              "tests/model/test_recognizer_behaviour.py")),
+              f"{BEHAVIOUR}::test_two_digits_drawn_over_each_other_are_not_a_sure_answer")),
     Mutation("temperature-ignored", "recognizer/recognizer.py",
              "digit_probs = self.classifier.classify(mnist, temperature=self.temperature)",
              "digit_probs = self.classifier.classify(mnist)",
              "the manifest's temperature is not applied: digit probabilities uncalibrated",
-             ("tests/code/test_classifier.py", "tests/code/test_serving_settings.py",
-              "tests/model/test_recognizer_behaviour.py")),
+             ("tests/code/test_classifier.py", "tests/code/test_serving_settings.py")),
     Mutation("typed-correction-any-time", "bot/storage.py", "(chat_id, time.time() - within_s)", "(chat_id, 0.0)",
              "a number typed long after ✏️ is still stored as a label",
              ("tests/code/test_storage.py",)),
@@ -83,7 +83,8 @@ MUTATIONS = [
     Mutation("ink-always-dark", "recognizer/ink.py",
              "g = grey if ink_is_dark(grey) else cv2.bitwise_not(grey)", "g = grey",
              "light ink on dark paper is read as dark on light",
-             ("tests/code/test_ink.py", "tests/model/test_recognizer_behaviour.py")),
+             ("tests/code/test_ink.py",
+              f"{BEHAVIOUR}::test_rendered_digits_keep_their_labels[11-light ink on dark]")),
     # --- recognizer/ ------------------------------------------------------------------------------
     Mutation("reading-beam-1", "recognizer/reading.py", "BEAM = 12  #", "BEAM = 1  #",
              "only the single best partial number is kept at each boundary",
@@ -96,8 +97,7 @@ MUTATIONS = [
     Mutation("calibration-ignored", "recognizer/recognizer.py",
              "confidence = self.calibration.probability(evidence)", "confidence = best.share",
              "the confidence is the raw share, not the calibrated probability",
-             ("tests/code/test_confidence.py", "tests/code/test_serving_settings.py",
-              "tests/model/test_recognizer_behaviour.py")),
+             ("tests/code/test_confidence.py", "tests/code/test_serving_settings.py")),
     Mutation("preprocessing-version-unchecked", "recognizer/recognizer.py",
              "if trained_for != PREPROCESSING_VERSION:", "if False:",
              "a model trained for another preprocessing is served",
