@@ -187,6 +187,15 @@ def apply(root: Path, mutation: Mutation) -> bool:
 FAILED = re.compile(r"^(?:FAILED|ERROR) (.+?)(?: - |$)", re.MULTILINE)
 
 
+def present(root: Path, spec: str) -> bool:
+    """Whether a test file (or a test function in it, for a node id) exists in the tree at ``root``."""
+    file, _, node = spec.partition("::")
+    path = root / file
+    if not path.exists():
+        return False
+    return not node or f"def {node.split('[')[0]}(" in path.read_text(encoding="utf-8")
+
+
 def test_env() -> dict[str, str]:
     return {**os.environ, "MNIST_PATH": mnist_path(), "PHOTOS_DEV": str(photos_dir()),
             "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -199,7 +208,7 @@ def failing_before(mutations: list[Mutation], timeout_s: float, source: Path = R
     with tempfile.TemporaryDirectory(prefix="mutant-baseline-") as folder:
         root = Path(folder) / "repo"
         copy_repository(root, source)
-        specs = [t for t in specs if (root / t.split("::")[0]).exists()]
+        specs = [t for t in specs if present(root, t)]
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider", *specs],
                                 cwd=root, env=test_env(), capture_output=True, text=True, timeout=timeout_s)
     if result.returncode not in (0, 1):
@@ -220,7 +229,7 @@ def run_one(mutation: Mutation, timeout_s: float, source: Path = REPO,
         copy_repository(root, source)
         if not apply(root, mutation):
             return {**outcome, "status": "stale", "seconds": 0.0}
-        tests = [t for t in mutation.tests if (root / t.split("::")[0]).exists()]
+        tests = [t for t in mutation.tests if present(root, t)]
         outcome["tests"] = tests
         if not tests:
             return {**outcome, "status": "no tests", "seconds": 0.0}
@@ -233,12 +242,12 @@ def run_one(mutation: Mutation, timeout_s: float, source: Path = REPO,
             return {**outcome, "status": "timeout", "seconds": round(time.monotonic() - started, 1)}
     output = result.stdout + result.stderr
     failed = FAILED.findall(output)
-    if result.returncode == 0:
+    if result.returncode in (0, 5):  # all passed, or none left to run (all deselected as failing already)
         status = "survived"
     elif failed:
         status = "caught"
         outcome["caught_by"] = failed[0]
-    elif result.returncode in (2, 3, 4, 5):  # interrupted by a collection error, internal error, usage, none run
+    elif result.returncode in (2, 3, 4):  # interrupted by a collection error, an internal error, a usage error
         status = "error"
         outcome["caught_by"] = f"pytest exit {result.returncode}: {output.strip().splitlines()[-1][:200]}"
     else:
