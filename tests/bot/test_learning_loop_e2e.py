@@ -111,6 +111,20 @@ def test_presses_on_unknown_or_foreign_answers(loop_bot):
     assert answer.params.get("show_alert") is True and "no longer available" in answer.params["text"]
 
 
+def test_a_press_from_another_chat_gives_no_feedback(loop_bot, mnist):
+    """Button data copied into another chat (a forwarded message, a forged press) names someone else's answer."""
+    fake = loop_bot.fake
+    reply, buttons, message = _answer(fake, 306, digit_photo([mnist["x_test"][0]], np.random.default_rng(4)))
+    elsewhere = {**message, "chat": {"id": 307, "type": "private"}}
+    _press(fake, 307, buttons["✅ Right"], elsewhere)
+    answer = _callback_answers(fake, 1)[-1]
+    assert answer.params.get("show_alert") is True and "no longer available" in answer.params["text"]
+    _press(fake, 306, buttons["✅ Right"], message)  # the owner's own press still counts
+    assert fake.calls_with_text("noted as right", "editMessageText")
+    with _db(loop_bot) as db:
+        assert db.execute("SELECT label, predicted FROM samples").fetchall() == [(7, 7)]
+
+
 def test_stats_show_feedback(loop_bot, mnist):
     fake = loop_bot.fake
     reply, buttons, message = _answer(fake, 305, digit_photo([mnist["x_test"][0]], np.random.default_rng(3)))
@@ -148,10 +162,14 @@ def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
                           timeout=300)[0].params["text"]
     assert "MNIST test accuracy" in final or "on the MNIST test set" in final
     assert "%" in final and "Decided by" in final
+    # Measured: one epoch of fine-tuning the shipped model (seed 1, no feedback yet) gives 99.19% on the
+    # MNIST test set against 99.28% in use, within the 0.2-point tolerance, so it is installed.
+    assert "installed" in final and "Kept the model" not in final, final
+    assert "99.19%" in final and "99.28%" in final, final
     now = (models_copy / CURRENT_FILE).read_text()
-    assert (now != before) == ("installed" in final)
+    assert now != before and (models_copy / PREVIOUS_FILE).read_text().strip() == before.strip()
     with _db(loop_bot) as db:
-        assert db.execute("SELECT status FROM training_runs").fetchall()[-1][0] in ("installed", "kept")
+        assert db.execute("SELECT status FROM training_runs").fetchall()[-1][0] == "installed"
 
 
 def test_failing_training_keeps_the_model(fake_telegram, tmp_path, models_copy):

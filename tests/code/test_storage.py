@@ -147,3 +147,21 @@ def test_a_damaged_answer_is_an_error_not_a_wrong_answer(storage, tmp_path, colu
     _damage(tmp_path / "db.sqlite3", answer_id, **columns)
     with pytest.raises(ValueError):
         storage.answer(answer_id)
+
+
+def _started_ago(path, answer_id: int, seconds: float) -> None:
+    """Move the start of a correction into the past, as the clock would (no waiting in the test)."""
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE corrections SET created_at = created_at - ? WHERE answer_id = ?", (seconds, answer_id))
+
+
+def test_a_typed_correction_is_taken_only_within_ten_minutes_of_wrong(storage, tmp_path):
+    answer_id = storage.record_answer(1, _stored(chat_id=42))
+    assert storage.pending_correction(42) is None  # nobody pressed ✏️ yet
+    storage.set_correction_progress(answer_id, 42, "")
+    assert storage.pending_correction(42) == answer_id
+    assert storage.pending_correction(43) is None  # another chat
+    _started_ago(tmp_path / "db.sqlite3", answer_id, 590)
+    assert storage.pending_correction(42) == answer_id
+    _started_ago(tmp_path / "db.sqlite3", answer_id, 20)  # 610 s ago now
+    assert storage.pending_correction(42) is None

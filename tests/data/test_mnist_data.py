@@ -29,5 +29,13 @@ def test_no_test_image_is_in_the_training_set(mnist_path):
     assert leaked == 0
 
 
-def test_training_data_hash_is_stable(mnist_path):
-    assert load_mnist(mnist_path).train_sha256 == load_mnist(mnist_path).train_sha256
+# SHA-256 of Keras's mnist.npz training arrays (x_train then y_train bytes), as the shipped model's
+# manifest records it ("train_data_sha256"); measured on /work/shared/data/mnist.npz and Keras's download.
+MNIST_TRAIN_SHA256 = "d18cfd466eb143ac1097fde604dba9eec4116885869d04cc648b510949f9e88c"
+
+
+def test_training_data_hash_is_the_published_one_and_follows_the_content(mnist_path):
+    data = load_mnist(mnist_path)
+    assert data.train_sha256 == MNIST_TRAIN_SHA256
+    data.x_train[0, 0, 0] ^= 1  # one pixel of one digit differs: another data set
+    assert data.train_sha256 != MNIST_TRAIN_SHA256

@@ -71,5 +71,14 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     new_mnist = float((candidate.classify(mnist["x_test"]).argmax(axis=1) == mnist["y_test"]).mean())
     print(f"MNIST test: {base_mnist:.2%} -> {new_mnist:.2%}; installed: {done['installed']} ({done['reason']})")
     assert abs(new_mnist - base_mnist) <= 0.003, (base_mnist, new_mnist)
-    assert done["installed"] == (done["scores"]["candidate"]["mnist"] >= done["scores"]["current"]["mnist"] - 0.002
-                                 and done["scores"]["candidate"]["feedback"] >= done["scores"]["current"]["feedback"])
+    # The run judged what this test measured: the MNIST test set, and the held-out fifth of the feedback.
+    scores = done["scores"]
+    assert scores["current"]["mnist"] == pytest.approx(base_mnist, abs=1e-4)
+    assert scores["candidate"]["mnist"] == pytest.approx(new_mnist, abs=1e-4)
+    # Measured (shipped model 20261129T214308Z, 2 cores): held-out bubble digits 51.0% -> 82.0%, MNIST
+    # 99.28% -> 99.08%, installed. A candidate that learned the style this well at that cost is what the
+    # loop exists to install; the MNIST cost sits right at the 0.2-point tolerance, so a recipe that
+    # costs more MNIST makes this fail (as it should: the loop would then keep the model).
+    assert scores["current"]["feedback"] <= 0.6 and scores["candidate"]["feedback"] >= 0.75, scores
+    assert done["installed"] is True, done["reason"]
+    assert (models_dir / "CURRENT").read_text().strip() == done["version"]

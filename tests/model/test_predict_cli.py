@@ -33,15 +33,18 @@ def test_human_lines_and_errors_per_file(tmp_path, mnist):
     assert result.returncode == 0 and len(lines) == 3
     assert re.search(r"seven\.jpg: 7 \(\d+%\)$", lines[0]), lines[0]
     assert "broken.jpg: error:" in lines[1]
-    assert ": 72 (" in lines[2]
+    assert re.search(r"number\.jpg: 72 \(\d+%\)$", lines[2]), lines[2]
 
 
 def test_json_lines(tmp_path, mnist):
     result = _predict("--json", *_files(tmp_path, mnist))
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["status"] for r in records] == ["ok", "error", records[2]["status"]]
+    assert result.returncode == 0
+    # Both photos are clear MNIST test digits: measured 99.7% and 99.4% sure with the shipped model.
+    assert [r["status"] for r in records] == ["ok", "error", "ok"]
     first = records[0]
-    assert first["number"] == "7" and 0 < first["confidence"] <= 1
+    assert first["number"] == "7" and 0.9 <= first["confidence"] <= 1
+    assert 0.9 <= records[2]["confidence"] <= 1
     assert set(first["digits"][0]) >= {"digit", "confidence", "top3", "box"}
     assert records[2]["number"] == "72" and len(records[2]["digits"]) == 2
     assert "error" in records[1] and records[1]["file"].endswith("broken.jpg")

@@ -19,6 +19,8 @@ from tests.conftest import QUICK_READER, REPO, run_train
 
 pytestmark = pytest.mark.slow
 
+ONE_EPOCH_ACCURACY = 0.769  # measured: see test_manifest_describes_the_run
+
 
 def test_training_writes_a_complete_version(trained_models_dir):
     version_dir = resolve_version_dir(trained_models_dir)
@@ -36,7 +38,9 @@ def test_manifest_describes_the_run(trained_models_dir, small_mnist_file):
     confusion = np.array(manifest["confusion_matrix"])
     assert confusion.shape == (10, 10) and confusion.sum() == 1000  # the slice's test set
     assert manifest["test_accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum(), abs=1e-5)
-    assert 0.5 < manifest["test_accuracy"] <= 1.0  # one epoch on 2,400 digits already learns a lot
+    # One epoch on the 3,000-digit slice, seed 3: measured 0.769 (2 cores, TensorFlow on CPU); a small
+    # margin for another processor's arithmetic.
+    assert manifest["test_accuracy"] == pytest.approx(ONE_EPOCH_ACCURACY, abs=0.02)
     assert manifest["parameter_count"] > 100_000
     assert manifest["training_seconds"] > 0 and manifest["temperature"] > 0
     with np.load(small_mnist_file) as archive:
@@ -88,12 +92,17 @@ def test_killed_training_leaves_previous_model(tmp_path, trained_models_dir, sma
     process = subprocess.Popen([sys.executable, "-m", "training", "--data", str(small_mnist_file),
                                 "--models-dir", str(models_dir), "--epochs", "50", *QUICK_READER], cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a guard against a run that never gets there, not a timing check
+    seen = []
     for line in process.stdout:  # wait until it is really training
+        seen.append(line)
         if "epoch 2/50" in line or time.monotonic() > deadline:
             break
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
+    # The kill came in the middle of training (epoch 2 of 50 reported), not before it began nor after.
+    assert "epoch 2/50" in seen[-1], "".join(seen[-20:])
+    assert process.returncode == -signal.SIGKILL
     assert (models_dir / CURRENT_FILE).read_text() == before
     recognizer = Recognizer.load(models_dir)
     assert recognizer.version == before.strip()
