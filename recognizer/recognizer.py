@@ -133,11 +133,14 @@ class Recognizer:
         piece_probs = self.pieces.classify(mnist, cands.features)
         weight = self.piece_weight if piece_weight is None else piece_weight
         readings = best_readings(cands, digit_probs, piece_probs, weight)
-        if not readings or not readings[0].number:
-            share = readings[0].share if readings else 1.0
-            return Recognition(Status.NO_DIGIT, "", share, [],
-                               alternatives=[(r.number, r.share) for r in readings[1 : ALTERNATIVES + 1] if r.number])
-        best = readings[0]
+        written = [r for r in readings if r.number]
+        if not written:
+            return Recognition(Status.NO_DIGIT, "", readings[0].share if readings else 1.0, [])
+        # Ink was found in a photo sent to be read: when "nothing written" is believed most (a lone 1
+        # looks much like a ruled line or the paper's edge), the best number is still the best answer,
+        # given only as a guess, rather than "no digit" said with confidence.
+        nothing_believed_most = not readings[0].number
+        best = written[0]
         digits = []
         for index in best.pieces:
             probs = digit_probs[index]
@@ -148,6 +151,8 @@ class Recognizer:
         evidence = signals(best.share, min(d.confidence for d in digits), weakest_piece, len(digits),
                            cands.digit_height, cands.contrast)
         confidence = self.calibration.probability(evidence)
-        status = Status.OK if confidence >= UNSURE_BELOW else Status.UNSURE
-        alternatives = [(r.number, r.share) for r in readings[1 : ALTERNATIVES + 1]]
+        if nothing_believed_most:
+            confidence = min(confidence, 1.0 - readings[0].share)
+        status = Status.OK if confidence >= UNSURE_BELOW and not nothing_believed_most else Status.UNSURE
+        alternatives = [(r.number, r.share) for r in written if r is not best][:ALTERNATIVES]
         return Recognition(status, best.number, confidence, digits, alternatives=alternatives, signals=evidence)
