@@ -39,6 +39,16 @@ from bot.training_job import TrainingJobs
 log = logging.getLogger(__name__)
 
 ADMIN_COMMANDS = ["stats", "train", "rollback"]
+# Updates handled at once. Reading is CPU work in asyncio's worker threads (cores + 4 of them), so more
+# handlers in flight do not read faster: they hold more photos in memory and more connections open.
+# 32 still covers Telegram's round trips (three per photo) at the rate two cores can read.
+CONCURRENT_UPDATES = 32
+# Connections for sending: each handler makes one request at a time (two while a slow answer's 'typing'
+# goes out), plus the training job, the outage reporter and admin notes. httpcore walks every pooled
+# connection (a poll() on each idle one) on each request, so the pool is what the handlers can use, not
+# PTB's 256 with 256 handlers in flight.
+CONNECTION_POOL_SIZE = 2 * CONCURRENT_UPDATES + 8
+POOL_TIMEOUT_S = 10.0  # a request waits this long for a free connection: a burst waits, it does not lose replies
 PHOTOS = filters.PHOTO | filters.Document.IMAGE
 
 
@@ -114,10 +124,10 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        # PTB's defaults (256 connections for sending, one for polling), watched for outages.
-        .request(WatchedRequest(connectivity, connection_pool_size=256))
+        # One client for sending, one for polling (PTB's split), each sized for the load it has.
+        .request(WatchedRequest(connectivity, connection_pool_size=CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_S))
         .get_updates_request(WatchedRequest(connectivity, connection_pool_size=1))
-        .concurrent_updates(True)
+        .concurrent_updates(CONCURRENT_UPDATES)
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_stop(_post_stop)
