@@ -67,9 +67,11 @@ def reading_cpu_s(photos: list[bytes]) -> list[float]:
     """CPU seconds of ``Recognizer.recognize`` per photo, in this process on one core (the bot's model)."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    from bot.startup import one_thread_per_reading  # noqa: PLC0415
     from recognizer import Recognizer  # noqa: PLC0415
 
     recognizer = Recognizer.load()
+    one_thread_per_reading()  # as the bot reads: OpenBLAS's spare threads would spin on the one core
     recognizer.recognize(photos[0])  # first call warms caches, as the bot's first photo does
     costs = []
     for photo in photos:

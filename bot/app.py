@@ -30,6 +30,7 @@ from bot.startup import (
     EXIT_TELEGRAM,
     StartupError,
     load_models,
+    one_thread_per_reading,
     open_storage,
     return_large_buffers_promptly,
 )
@@ -168,6 +169,7 @@ def run(settings: Settings) -> int:
     try:
         storage = open_storage(settings)
         models = load_models(settings)
+        one_thread_per_reading()  # after the model is loaded: NumPy and OpenCV are in the process by then
     except StartupError as error:
         log.error("%s", error)
         return error.exit_code
