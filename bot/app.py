@@ -42,13 +42,13 @@ log = logging.getLogger(__name__)
 ADMIN_COMMANDS = ["stats", "train", "rollback"]
 # Updates handled at once. Reading is CPU work in asyncio's worker threads (cores + 4 of them), so more
 # handlers in flight do not read faster: they hold more photos in memory and more connections open.
-# 32 still covers Telegram's round trips (three per photo) at the rate two cores can read.
-CONCURRENT_UPDATES = 32
-# Connections for sending: each handler makes one request at a time (two while a slow answer's 'typing'
-# goes out), plus the training job, the outage reporter and admin notes. httpcore walks every pooled
-# connection (a poll() on each idle one) on each request, so the pool is what the handlers can use, not
-# PTB's 256 with 256 handlers in flight.
-CONNECTION_POOL_SIZE = 2 * CONCURRENT_UPDATES + 8
+# 16 still covers Telegram's round trips (three per photo, ~0.3 s) at the rate two cores can read.
+CONCURRENT_UPDATES = 16
+# Connections for sending: each handler makes one request at a time, plus a slow answer's 'typing', the
+# training job, the outage reporter and admin notes (a request finding all busy waits for one). httpcore
+# walks its connections for every request that starts or ends, once per idle connection (quadratic), with
+# a poll() on each: that was 41% of the bot's Python time under load with 32 handlers and 72 connections.
+CONNECTION_POOL_SIZE = CONCURRENT_UPDATES + 8
 POOL_TIMEOUT_S = 10.0  # a request waits this long for a free connection: a burst waits, it does not lose replies
 PHOTOS = filters.PHOTO | filters.Document.IMAGE
 
