@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatAction
@@ -30,6 +32,9 @@ log = logging.getLogger(__name__)
 DOWNLOAD_TIMEOUT_S = 30
 # 'typing' is shown only for answers slower than this (a busy bot, a slow download).
 TYPING_AFTER_S = 1.0
+# Photos read at once: one per core. More reading threads than cores only take turns at the GIL, and
+# each hand-over costs CPU (the Python parts of a reading release and retake it at every NumPy call).
+READERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="reader")
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -75,8 +80,8 @@ async def read_and_answer(update: Update, context: BotContext, file_id: str,
             return
         recognizer = context.models.current
         try:
-            recognition, answer_id = await asyncio.to_thread(
-                _read_and_store, recognizer, data, context.storage, update.effective_user.id, message.chat_id)
+            recognition, answer_id = await asyncio.get_running_loop().run_in_executor(
+                READERS, _read_and_store, recognizer, data, context.storage, update.effective_user.id, message.chat_id)
         except ImageDecodeError as error:
             log.info("undecodable image from user %s: %s", update.effective_user.id, error)
             reasons = texts.DECODE_REASONS[lang]
