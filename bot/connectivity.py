@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from telegram.error import BadRequest, NetworkError
 from telegram.request import HTTPXRequest
 
@@ -73,11 +74,19 @@ class Connectivity:
         self.ended.set()
 
 
-class WatchedRequest(HTTPXRequest):
-    """PTB's HTTPX request, reporting each request's network outcome to a ``Connectivity``."""
+# Idle connections are kept this long for the next request (httpx's default is 5 s): a new one to
+# api.telegram.org costs a TCP and TLS handshake, so a bot answering every few seconds keeps its own.
+KEEPALIVE_S = 30.0
 
-    def __init__(self, connectivity: Connectivity, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+
+class WatchedRequest(HTTPXRequest):
+    """PTB's HTTPX request, reporting each request's network outcome to a ``Connectivity``; every
+    connection of its pool may stay open while idle, for ``KEEPALIVE_S``."""
+
+    def __init__(self, connectivity: Connectivity, connection_pool_size: int = 1, **kwargs: Any) -> None:
+        limits = httpx.Limits(max_connections=connection_pool_size, max_keepalive_connections=connection_pool_size,
+                              keepalive_expiry=KEEPALIVE_S)
+        super().__init__(connection_pool_size=connection_pool_size, httpx_kwargs={"limits": limits}, **kwargs)
         self.connectivity = connectivity
 
     async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:

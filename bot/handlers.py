@@ -7,10 +7,15 @@ thread so the event loop keeps serving other users.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
-from telegram import Message, Update
+from telegram import Bot, Message, Update
 from telegram.constants import ChatAction
+from telegram.error import TelegramError
 
 from bot import texts
 from bot.answers import StoredAnswer
@@ -18,12 +23,18 @@ from bot.connectivity import is_unreachable
 from bot.context import BotContext, language
 from bot.feedback import SAW_PREFIX, answer_keyboard, pressed_answer, typed_correction
 from bot.logging_setup import redact
-from recognizer import ImageDecodeError, Recognition, Status
+from bot.storage import Storage
+from recognizer import ImageDecodeError, Recognition, Recognizer, Status
 from recognizer.debug import caption, inputs_picture, png_bytes
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_S = 30
+# 'typing' is shown only for answers slower than this (a busy bot, a slow download).
+TYPING_AFTER_S = 1.0
+# Photos read at once: one per core. More reading threads than cores only take turns at the GIL, and
+# each hand-over costs CPU (the Python parts of a reading release and retake it at every NumPy call).
+READERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="reader")
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -50,35 +61,73 @@ async def image_document(update: Update, context: BotContext) -> None:
 
 async def read_and_answer(update: Update, context: BotContext, file_id: str,
                           file_size: int | None) -> None:
+    """Download, read and store in one worker-thread trip, then answer: three requests for a quick answer."""
     message = update.effective_message
     lang = language(update)
     limit = context.settings.max_file_bytes
     if file_size and file_size > limit:
         await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
         return
-    await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING)
-    telegram_file = await context.bot.get_file(file_id, read_timeout=DOWNLOAD_TIMEOUT_S)
-    if telegram_file.file_size and telegram_file.file_size > limit:
-        await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
-        return
-    data = bytes(await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S,
-                                                           connect_timeout=10))
-    if len(data) > limit:
-        await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
-        return
-    recognizer = context.models.current
-    try:
-        recognition = await asyncio.to_thread(recognizer.recognize, data)
-    except ImageDecodeError as error:
-        log.info("undecodable image from user %s: %s", update.effective_user.id, error)
-        reason = texts.DECODE_REASONS[lang].get(type(error).__name__, texts.DECODE_REASONS[lang]["ImageDecodeError"])
-        await message.reply_text(texts.text(lang, "bad_image", reason=reason))
-        return
-
-    answer = StoredAnswer.of(recognition, message.chat_id, recognizer.version)
-    answer_id = await asyncio.to_thread(context.storage.record_answer, update.effective_user.id, answer)
+    async with typing_if_slow(context.bot, message.chat_id):
+        telegram_file = await context.bot.get_file(file_id, read_timeout=DOWNLOAD_TIMEOUT_S)
+        if telegram_file.file_size and telegram_file.file_size > limit:
+            await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
+            return
+        data = bytes(await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S,
+                                                               connect_timeout=10))
+        if len(data) > limit:
+            await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
+            return
+        recognizer = context.models.current
+        try:
+            recognition, answer_id = await asyncio.get_running_loop().run_in_executor(
+                READERS, _read_and_store, recognizer, data, context.storage, update.effective_user.id, message.chat_id)
+        except ImageDecodeError as error:
+            log.info("undecodable image from user %s: %s", update.effective_user.id, error)
+            reasons = texts.DECODE_REASONS[lang]
+            reason = reasons.get(type(error).__name__, reasons["ImageDecodeError"])
+            await message.reply_text(texts.text(lang, "bad_image", reason=reason))
+            return
+    # The answer is committed before the reply goes out: a reply the user has is never lost to kill -9.
     await message.reply_text(format_answer(recognition, lang), reply_markup=answer_keyboard(answer_id, lang)
                              if recognition.digits else None)
+
+
+def _read_and_store(recognizer: Recognizer, data: bytes, storage: Storage, user_id: int,
+                    chat_id: int) -> tuple[Recognition, int]:
+    """Read the photo and commit its answer (one transaction): one worker-thread trip, not two."""
+    recognition = recognizer.recognize(data)
+    answer = StoredAnswer.of(recognition, chat_id, recognizer.version)
+    return recognition, storage.record_answer(user_id, answer)
+
+
+@contextlib.asynccontextmanager
+async def typing_if_slow(bot: Bot, chat_id: int, after_s: float = TYPING_AFTER_S) -> AsyncIterator[None]:
+    """Show 'typing' only when the work inside takes longer than ``after_s``.
+
+    A quick answer arrives before the indicator would be seen, and the request cost the bot as much CPU
+    as the reply itself (issue 15). When the indicator did go out, the block's exit waits for it, so it
+    never reaches Telegram after the answer (it would then show 'typing' under the answer).
+    """
+    sent: asyncio.Task[None] | None = None
+
+    async def send() -> None:
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as error:  # only a courtesy: the answer still goes out
+            log.debug("could not show 'typing' in chat %s: %s", chat_id, error)
+
+    def start() -> None:
+        nonlocal sent
+        sent = asyncio.create_task(send())
+
+    timer = asyncio.get_running_loop().call_later(after_s, start)
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if sent is not None:
+            await sent
 
 
 MAX_DOUBTS = 3  # digits in doubt named in an unsure answer

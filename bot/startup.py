@@ -61,6 +61,53 @@ def return_large_buffers_promptly() -> None:
         pass
 
 
+# OpenBLAS's thread-count setters, as NumPy's bundled build (scipy-openblas) and others name them.
+_BLAS_THREAD_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                        "openblas_set_num_threads64_", "openblas_set_num_threads")
+_BLAS_THREAD_GETTERS = tuple(name.replace("_set_", "_get_") for name in _BLAS_THREAD_SETTERS)
+
+
+def _loaded_openblas() -> list[str]:
+    """Paths of the OpenBLAS libraries mapped into this process (NumPy's, once NumPy is imported)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            return sorted({line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()
+                           and ".so" in line})
+    except OSError:  # not Linux
+        return []
+
+
+def blas_threads() -> list[int]:
+    """The thread count of each OpenBLAS loaded in this process (empty when none could be asked)."""
+    counts = []
+    for path in _loaded_openblas():
+        library = ctypes.CDLL(path)
+        getter = next((getattr(library, name) for name in _BLAS_THREAD_GETTERS if hasattr(library, name)), None)
+        if getter is not None:
+            counts.append(int(getter()))
+    return counts
+
+
+def one_thread_per_reading() -> None:
+    """Let each reading use one core: the bot reads several photos at once in its worker threads.
+
+    OpenBLAS and OpenCV otherwise start a thread per core for every matrix product and filter, and
+    those threads spin while they wait: with two readings at once on two cores, that spinning cost more
+    CPU than the reading itself (bench/bot_load.py; pinned to one core, 115 ms of CPU a photo instead
+    of 15). Set here, at run time, because NumPy is imported before the bot's entry point runs.
+    """
+    import cv2  # noqa: PLC0415 - the recognizer imports it anyway; kept out of the module's import cost
+
+    cv2.setNumThreads(1)
+    for path in _loaded_openblas():
+        library = ctypes.CDLL(path)
+        setter = next((getattr(library, name) for name in _BLAS_THREAD_SETTERS if hasattr(library, name)), None)
+        if setter is None:
+            log.debug("no thread-count setter in %s", path)
+            continue
+        setter(1)
+
+
 def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 

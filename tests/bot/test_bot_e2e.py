@@ -32,7 +32,6 @@ def test_photo_gets_the_digit_and_confidence(bot, test_digits):
     fake.push(fake.photo_message(201, digit_photo([_pick(digits, labels, 7)], rng)))
     reply = fake.replies_to(201)[0]
     assert re.match(r"^7 — \d+% sure", _first_line(reply)), reply.params
-    assert fake.sent("sendChatAction", chat_id=201), "shows 'typing' while working"
     buttons = {b["text"]: b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row}
     assert buttons["🔍 What I saw"].startswith("saw:")
     assert buttons["✅ Right"].startswith("ok:") and buttons["✏️ Wrong"].startswith("no:")
