@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -18,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, feedback, guards, handlers
+from bot import admin, feedback, guards, handlers, texts
 from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
 from bot.context import CONTEXT_TYPES, BotData
@@ -38,20 +38,41 @@ from bot.training_job import TrainingJobs
 
 log = logging.getLogger(__name__)
 
+USER_COMMANDS = ["start", "help"]
 ADMIN_COMMANDS = ["stats", "train", "rollback"]
+MENU_LANGUAGES = {"en": None, "zh": "zh"}  # our language -> Telegram's language_code (None: everyone else)
 PHOTOS = filters.PHOTO | filters.Document.IMAGE
 
 
-def _interrupted_note(run: dict, model_now: str) -> str:
+def _interrupted_note(run: dict, model_now: str, lang: str = "en") -> str:
     """What became of a run the bot's stop cut short, told truthfully (an orphan may have installed)."""
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(run["started_at"]))
     before = run.get("model_before")
     if before is None or before == model_now:
-        outcome = "The model in use is unchanged"
+        outcome = texts.text(lang, "interrupted_unchanged")
     else:
-        outcome = f"The model in use is now {model_now} (it was {before} when the run started)"
-    return f"⚠️ The training run started {started} UTC was interrupted when the bot stopped. {outcome}; " \
-           "send /train to start again."
+        outcome = texts.text(lang, "interrupted_changed", now=model_now, before=before)
+    return texts.text(lang, "interrupted", started=started, outcome=outcome)
+
+
+def command_menu(lang: str, admin: bool) -> list[BotCommand]:
+    """The command list a user sees in Telegram's menu; admins' lists add /stats, /train and /rollback."""
+    names = USER_COMMANDS + (ADMIN_COMMANDS if admin else [])
+    return [BotCommand(name, texts.text(lang, f"menu_{name}")) for name in names]
+
+
+async def publish_menus(application: Application) -> None:
+    """Everyone's menu in English and Chinese (by language_code); each admin's own chat gets the admin menu.
+
+    The admin menu is set per chat (BotCommandScopeChat), so strangers never see /train in their menu.
+    """
+    services: BotData = application.bot_data
+    bot = application.bot
+    for lang, code in MENU_LANGUAGES.items():
+        await bot.set_my_commands(command_menu(lang, admin=False), scope=BotCommandScopeDefault(), language_code=code)
+        for admin_id in services.settings.admin_ids:
+            await bot.set_my_commands(command_menu(lang, admin=True), scope=BotCommandScopeChat(admin_id),
+                                      language_code=code)
 
 
 async def _report_outages(application: Application) -> None:
@@ -62,10 +83,11 @@ async def _report_outages(application: Application) -> None:
         await connectivity.ended.wait()
         connectivity.ended.clear()
         while connectivity.finished:
-            note = connectivity.finished.pop(0).describe()
+            outage = connectivity.finished.pop(0)
             for admin_id in settings.admin_ids:
+                lang = await asyncio.to_thread(services.storage.admin_language, admin_id)
                 try:
-                    await application.bot.send_message(admin_id, note)
+                    await application.bot.send_message(admin_id, outage.describe(lang))
                 except TelegramError as error:
                     log.warning("could not tell admin %s about the outage: %s", admin_id, error)
 
@@ -76,14 +98,14 @@ async def _post_init(application: Application) -> None:
     settings, storage, models = services.settings, services.storage, services.models
     for run in await asyncio.to_thread(storage.interrupted_runs):
         log.warning("training run %s was interrupted by a restart", run["id"])
+        lang = await asyncio.to_thread(storage.admin_language, run["chat_id"])
         try:
-            await application.bot.send_message(run["chat_id"], _interrupted_note(run, models.current.version))
+            await application.bot.send_message(run["chat_id"], _interrupted_note(run, models.current.version, lang))
         except TelegramError as error:
             log.warning("could not report the interrupted run: %s", error)
     log.info("model %s loaded; database %s", models.current.version, settings.database_path)
     try:
-        await application.bot.set_my_commands([BotCommand("start", "How to use the bot"),
-                                               BotCommand("help", "How to take a good photo")])
+        await publish_menus(application)
     except TelegramError as error:  # a Bot API stand-in may not implement it; the bot works without
         log.warning("could not set the command list: %s", error)
     services.outage_reporter = asyncio.create_task(_report_outages(application))
@@ -142,6 +164,7 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
     application.add_handler(MessageHandler(filters.Document.IMAGE, handlers.image_document))
     application.add_handler(MessageHandler(filters.Document.ALL, handlers.other_document))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message))
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_handler(CallbackQueryHandler(handlers.what_i_saw, pattern=f"^{feedback.SAW_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.confirm, pattern=f"^{feedback.RIGHT_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.start_correction, pattern=f"^{feedback.WRONG_PREFIX}"))

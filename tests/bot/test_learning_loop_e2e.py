@@ -81,7 +81,7 @@ def test_correct_with_the_keypad(loop_bot, mnist):
     _press(fake, 302, buttons["✏️ Wrong"], message)
     keypad = fake.calls_with_text("", "editMessageText")[0]
     keys = [b["callback_data"] for row in keypad.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert len(keys) == 10 and "Tap it below" in keypad.params["text"]
+    assert len(keys) == 12 and "Tap it below" in keypad.params["text"]  # 0-9, ⌫ and Cancel
     _press(fake, 302, keys[1], message)  # the user says it is a 1
     assert fake.calls_with_text("saved the right answer: 1", "editMessageText")
     with _db(loop_bot) as db:
@@ -118,7 +118,7 @@ def test_stats_show_feedback(loop_bot, mnist):
     fake.calls_with_text("noted as right", "editMessageText")
     fake.push(fake.command(ADMIN_ID, "/stats"))
     text = fake.replies_to(ADMIN_ID, methods=("sendMessage",))[0].params["text"]
-    assert "Confirmed: 1, corrected: 0" in text and "Accuracy from feedback: 100.0% of 1 digits" in text
+    assert "Confirmed: 1, corrected: 0" in text and "Accuracy from feedback: 100.0% of 1 digit" in text
 
 
 def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
