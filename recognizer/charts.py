@@ -92,7 +92,7 @@ def draw_confusion(ax: Any, confusion: np.ndarray, title: str, true_label: str =
     ax.imshow(shown, cmap="Blues")
     for (row, col), count in np.ndenumerate(confusion):
         if count:
-            ax.text(col, row, str(count), ha="center", va="center", fontsize=7,
+            ax.text(col, row, str(count), ha="center", va="center", fontsize=8,
                     color="white" if shown[row, col] > shown.max() * 0.6 else "black")
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
@@ -148,11 +148,13 @@ def usage_chart(day_labels: list[str], per_day: list[int], digits_read: dict[int
     ``words`` are the titles (``DEFAULT_WORDS`` keys), ``font`` a family for them (see ``cjk_font``).
     """
     with _font(font):
-        return _usage_chart(day_labels, per_day, digits_read, feedback_confusion, {**DEFAULT_WORDS, **(words or {})})
+        return _png(usage_figure(day_labels, per_day, digits_read, feedback_confusion, words))
 
 
-def _usage_chart(day_labels: list[str], per_day: list[int], digits_read: dict[int, int],
-                 feedback_confusion: np.ndarray, words: dict[str, str]) -> bytes:
+def usage_figure(day_labels: list[str], per_day: list[int], digits_read: dict[int, int],
+                 feedback_confusion: np.ndarray, words: dict[str, str] | None = None) -> Any:
+    """The /stats picture as a matplotlib Figure (``usage_chart`` renders it), for tests to read its axes."""
+    words = {**DEFAULT_WORDS, **(words or {})}
     figure = _figure(PHONE_WIDTH_IN, 11.5, PHONE_DPI)
     days_ax, digits_ax, confusion_ax = figure.subplots(3, 1, height_ratios=[3, 2.6, 5])
 
@@ -186,7 +188,7 @@ def _usage_chart(day_labels: list[str], per_day: list[int], digits_read: dict[in
         confusion_ax.set_axis_off()
         _no_data(confusion_ax, words)
     figure.tight_layout()
-    return _png(figure)
+    return figure
 
 
 def training_report(history: dict[str, list[float]], confusion: np.ndarray, test_accuracy: float,
@@ -194,11 +196,13 @@ def training_report(history: dict[str, list[float]], confusion: np.ndarray, test
     """The picture /train ends with, for a phone: accuracy and loss per epoch (training against
     validation, with markers so one epoch shows), and the new model's MNIST test confusion matrix."""
     with _font(font):
-        return _training_report(history, confusion, test_accuracy, {**DEFAULT_WORDS, **(words or {})})
+        return _png(training_figure(history, confusion, test_accuracy, words))
 
 
-def _training_report(history: dict[str, list[float]], confusion: np.ndarray, test_accuracy: float,
-                     words: dict[str, str]) -> bytes:
+def training_figure(history: dict[str, list[float]], confusion: np.ndarray, test_accuracy: float,
+                    words: dict[str, str] | None = None) -> Any:
+    """The /train report as a matplotlib Figure (``training_report`` renders it)."""
+    words = {**DEFAULT_WORDS, **(words or {})}
     figure = _figure(PHONE_WIDTH_IN, 11.5, PHONE_DPI)
     acc_ax, loss_ax, confusion_ax = figure.subplots(3, 1, height_ratios=[2.6, 2.6, 5])
     epochs = np.arange(1, len(history.get("loss", [])) + 1)
@@ -218,4 +222,4 @@ def _training_report(history: dict[str, list[float]], confusion: np.ndarray, tes
                    true_label=words["true"], predicted_label=words["predicted"])
     confusion_ax.title.set_fontsize(11)
     figure.tight_layout()
-    return _png(figure)
+    return figure
