@@ -35,7 +35,8 @@ def stats_text(lang: str, figures: Stats, feedback: FeedbackStats, manifest: dic
         trained=texts.date(lang, manifest.get("created_at")))
     given = feedback.confusion.sum(axis=1)
     right = feedback.confusion.diagonal()
-    per_digit = texts.listing(lang, [f"{digit}: {right[digit]}/{given[digit]} ({texts.percent(accuracy)})"
+    colon = "：" if lang == "zh" else ": "
+    per_digit = texts.listing(lang, [texts.share(lang, f"{digit}{colon}{right[digit]}/{given[digit]}", accuracy)
                                      for digit, accuracy in feedback.per_digit_accuracy.items() if given[digit]])
     overall = (texts.text(lang, "feedback_accuracy", accuracy=f"{feedback.accuracy:.1%}",
                           digits=texts.counted(lang, "digits_count", feedback.samples))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import sqlite3
@@ -128,12 +129,16 @@ def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
     assert "for the bot's admins" in fake.replies_to(ADMIN_ID + 600)[0].params["text"]
 
     fake.push(fake.command(ADMIN_ID, "/train 1"))
-    fake.calls_with_text("Training started", "sendMessage")
+    started = fake.calls_with_text("Training started", "sendMessage")[0].params["text"]
+    assert "1 epoch on MNIST" in started and "epoch(s)" not in started and "held out" in started
     fake.push(fake.command(ADMIN_ID, "/train 1"))
-    assert fake.calls_with_text("already going")
+    busy = fake.calls_with_text("already going")[0].params["text"]
+    assert re.match(r"A training run is already going \((just starting|epoch 1 of 1, .*)\)\.", busy), busy
 
     # While it trains, photos are still answered promptly.
-    fake.calls_with_text("Training: epoch", "editMessageText", timeout=240)
+    progress = fake.calls_with_text("Training: epoch", "editMessageText", timeout=240)[0].params["text"]
+    assert re.search(r"epoch 1 of 1, validation accuracy \d+\.\d\d%, (less than a minute|about [1-9]\d* min) left",
+                     progress) and "0.0 min" not in progress, progress
     delays = []
     for i in range(3):
         sent = time.monotonic()
@@ -147,7 +152,10 @@ def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
                                          and ("installed" in c.params["text"] or "Kept the model" in c.params["text"])],
                           timeout=300)[0].params["text"]
     assert "MNIST test accuracy" in final or "on the MNIST test set" in final
-    assert "%" in final and "Decided by" in final
+    assert "%" in final and "Decided by:\n• MNIST test set: new " in final
+    report = fake.wait_for(lambda calls: [c for c in calls if c.method == "sendPhoto"
+                                          and "Learning curves" in str(c.params.get("caption"))], timeout=60)[0]
+    assert report.files["photo"].startswith(b"\x89PNG") and report.params["chat_id"] == ADMIN_ID
     now = (models_copy / CURRENT_FILE).read_text()
     assert (now != before) == ("installed" in final)
     with _db(loop_bot) as db:
