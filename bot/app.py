@@ -10,6 +10,7 @@ import time
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -18,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, feedback, guards, handlers, texts
+from bot import admin, feedback, guards, handlers, health, texts
 from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
 from bot.context import CONTEXT_TYPES, BotData
@@ -42,6 +43,7 @@ USER_COMMANDS = ["start", "help"]
 ADMIN_COMMANDS = ["stats", "train", "rollback"]
 MENU_LANGUAGES = {"en": None, "zh": "zh"}  # our language -> Telegram's language_code (None: everyone else)
 PHOTOS = filters.PHOTO | filters.Document.IMAGE
+RATE_LIMIT_RETRIES = 3
 
 
 def _interrupted_note(run: dict, model_now: str, lang: str = "en") -> str:
@@ -92,6 +94,18 @@ async def _report_outages(application: Application) -> None:
                     log.warning("could not tell admin %s about the outage: %s", admin_id, error)
 
 
+async def _heartbeat(application: Application) -> None:
+    """Touch DATA_DIR/heartbeat while Telegram answers, for ``python -m bot.health`` (Docker's HEALTHCHECK)."""
+    services: BotData = application.bot_data
+    while True:
+        if not services.connectivity.down:
+            try:
+                await asyncio.to_thread(health.beat, services.settings.data_dir)
+            except OSError as error:
+                log.warning("could not write the heartbeat: %s", error)
+        await asyncio.sleep(health.HEARTBEAT_EVERY_S)
+
+
 async def _post_init(application: Application) -> None:
     """Report runs cut short by the last stop, publish the command list, start the outage reporter."""
     services: BotData = application.bot_data
@@ -109,17 +123,18 @@ async def _post_init(application: Application) -> None:
     except TelegramError as error:  # a Bot API stand-in may not implement it; the bot works without
         log.warning("could not set the command list: %s", error)
     services.outage_reporter = asyncio.create_task(_report_outages(application))
+    services.heartbeat = asyncio.create_task(_heartbeat(application))
 
 
 async def _post_stop(application: Application) -> None:
     """While the bot can still send: stop a training run (its message says so), stop the reporter."""
     services: BotData = application.bot_data
     await services.training.stop()
-    reporter = services.outage_reporter
-    if reporter is not None:
-        reporter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporter
+    for task in (services.outage_reporter, services.heartbeat):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -140,6 +155,9 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
         .request(WatchedRequest(connectivity, connection_pool_size=256))
         .get_updates_request(WatchedRequest(connectivity, connection_pool_size=1))
         .concurrent_updates(True)
+        # Telegram answers bursts with 429 "retry after N s": PTB's limiter keeps sends under its limits and
+        # retries such a reply after the time asked (up to RATE_LIMIT_RETRIES times) instead of losing it.
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_stop(_post_stop)

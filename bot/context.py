@@ -31,6 +31,7 @@ class BotData:
     rate_limiter: RateLimiter
     training: TrainingJobs
     outage_reporter: asyncio.Task[None] | None = None  # started after start-up, stopped at shutdown
+    heartbeat: asyncio.Task[None] | None = None  # likewise: touches DATA_DIR/heartbeat for bot.health
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
