@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib import metadata
+from pathlib import Path
 
 from bot.__main__ import build_parser as run_parser
 from digitbot.predict import build_parser as predict_parser
@@ -65,9 +66,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def data_problem(path: str | None) -> str | None:
+    """Why ``train --data PATH`` cannot be MNIST, said before TensorFlow loads; None when it may be.
+
+    An ``.npz`` is a zip archive; anything else (a photo, a CSV) would otherwise surface from NumPy as
+    talk of "pickled (object) data".
+    """
+    if not path:
+        return None
+    file = Path(path)
+    if file.is_dir():
+        return f"--data {path} is a directory; give the MNIST .npz file in it"
+    if not file.is_file():
+        return f"--data {path}: no such file"
+    with open(file, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":
+            return (f"--data {path} is not an .npz archive; it must be MNIST in Keras's layout "
+                    "(arrays x_train, y_train, x_test, y_test), like Keras's mnist.npz")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "train":
+        problem = data_problem(args.data)
+        if problem:
+            print(f"digitbot train: error: {problem}", file=sys.stderr)
+            return 2
         from training.__main__ import run  # noqa: PLC0415 - each command loads only its own package
 
         return run(args)

@@ -50,3 +50,13 @@ def test_problems_are_worded_for_a_command_line(tmp_path):
         said = problem(Path("x.jpg"), error)
         assert "send" not in said.lower() and "please" not in said.lower(), said
     assert "JPEG" in problem(Path("x.jpg"), NotAnImageError("x"))
+
+
+def test_train_data_that_is_no_npz_is_refused_in_words(tmp_path, capsys):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 a photo")
+    assert main(["train", "--data", str(photo)]) == 2
+    said = capsys.readouterr().err
+    assert "is not an .npz archive" in said and "pickled" not in said
+    assert main(["train", "--data", str(tmp_path / "missing.npz")]) == 2
+    assert "no such file" in capsys.readouterr().err
