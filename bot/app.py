@@ -94,6 +94,13 @@ async def _report_outages(application: Application) -> None:
                     log.warning("could not tell admin %s about the outage: %s", admin_id, error)
 
 
+async def _publish_menus_quietly(application: Application) -> None:
+    try:
+        await publish_menus(application)
+    except TelegramError as error:  # a Bot API stand-in may not implement it; the bot works without
+        log.warning("could not set the command list: %s", error)
+
+
 async def _heartbeat(application: Application) -> None:
     """Touch DATA_DIR/heartbeat while Telegram answers, for ``python -m bot.health`` (Docker's HEALTHCHECK)."""
     services: BotData = application.bot_data
@@ -118,10 +125,8 @@ async def _post_init(application: Application) -> None:
         except TelegramError as error:
             log.warning("could not report the interrupted run: %s", error)
     log.info("model %s loaded; database %s", models.current.version, settings.database_path)
-    try:
-        await publish_menus(application)
-    except TelegramError as error:  # a Bot API stand-in may not implement it; the bot works without
-        log.warning("could not set the command list: %s", error)
+    # In the background: four setMyCommands calls need not delay the first poll.
+    services.menus = asyncio.create_task(_publish_menus_quietly(application))
     services.outage_reporter = asyncio.create_task(_report_outages(application))
     services.heartbeat = asyncio.create_task(_heartbeat(application))
 
@@ -130,7 +135,7 @@ async def _post_stop(application: Application) -> None:
     """While the bot can still send: stop a training run (its message says so), stop the reporter."""
     services: BotData = application.bot_data
     await services.training.stop()
-    for task in (services.outage_reporter, services.heartbeat):
+    for task in (services.outage_reporter, services.heartbeat, services.menus):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
