@@ -51,8 +51,8 @@ async def stats(update: Update, context: BotContext) -> None:
     figures = await asyncio.to_thread(context.storage.stats)
     feedback = await asyncio.to_thread(context.storage.feedback_stats)
     await update.effective_message.reply_text(stats_text(lang, figures, feedback, context.models.current.manifest))
-    chart = await asyncio.to_thread(pictures.stats_picture, lang, figures.per_day, figures.digits_read,
-                                    feedback.confusion)
+    chart = await pictures.render(pictures.stats_picture, lang, figures.per_day, figures.digits_read,
+                                  feedback.confusion)
     await update.effective_message.reply_photo(chart, caption=texts.text(lang, "chart_caption"))
 
 

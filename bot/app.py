@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, feedback, guards, handlers, health, texts
+from bot import admin, feedback, guards, handlers, health, pictures, texts
 from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
 from bot.context import CONTEXT_TYPES, BotData
@@ -145,6 +145,7 @@ async def _post_stop(application: Application) -> None:
 async def _post_shutdown(application: Application) -> None:
     services: BotData = application.bot_data
     services.storage.close()
+    pictures.shutdown()
     log.info("stopped")
 
 

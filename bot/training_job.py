@@ -220,7 +220,7 @@ class TrainingJobs:
             else:
                 status = "kept"
                 text = texts.text(lang, "train_kept", decided=decided)
-            picture = await asyncio.to_thread(self._report_picture, outcome.version, lang)
+            picture = await self._report_picture(outcome.version, lang)
         else:
             reason = (outcome.reason if outcome else "") or failure_reason(run.stderr_tail, run.process.returncode)
             status = "failed"
@@ -236,11 +236,12 @@ class TrainingJobs:
             except TelegramError as error:
                 log.warning("could not send the training report picture: %s", error)
 
-    def _report_picture(self, version: str, lang: str) -> bytes | None:
+    async def _report_picture(self, version: str, lang: str) -> bytes | None:
         """The candidate's learning curves and MNIST confusion matrix, drawn from its manifest (None if gone)."""
         try:
-            manifest = json.loads((self.models.store.version_dir(version) / MANIFEST_FILE).read_text("utf-8"))
-            return pictures.training_picture(lang, manifest)
+            path = self.models.store.version_dir(version) / MANIFEST_FILE
+            manifest = json.loads(await asyncio.to_thread(path.read_text, "utf-8"))
+            return await pictures.render(pictures.training_picture, lang, manifest)
         except (OSError, ValueError, KeyError, TypeError) as error:
             log.warning("no report picture for model %s: %s", version, error)
             return None
