@@ -7,9 +7,10 @@ import contextlib
 import logging
 import time
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -18,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, feedback, guards, handlers
+from bot import admin, feedback, guards, handlers, health, pictures, texts
 from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
 from bot.context import CONTEXT_TYPES, BotData
@@ -39,6 +40,7 @@ from bot.training_job import TrainingJobs
 
 log = logging.getLogger(__name__)
 
+USER_COMMANDS = ["start", "help"]
 ADMIN_COMMANDS = ["stats", "train", "rollback"]
 # Updates handled at once. Reading is CPU work in asyncio's worker threads (cores + 4 of them), so more
 # handlers in flight do not read faster: they hold more photos in memory and more connections open.
@@ -50,19 +52,40 @@ CONCURRENT_UPDATES = 16
 # a poll() on each: that was 41% of the bot's Python time under load with 32 handlers and 72 connections.
 CONNECTION_POOL_SIZE = CONCURRENT_UPDATES + 8
 POOL_TIMEOUT_S = 10.0  # a request waits this long for a free connection: a burst waits, it does not lose replies
+MENU_LANGUAGES = {"en": None, "zh": "zh"}  # our language -> Telegram's language_code (None: everyone else)
 PHOTOS = filters.PHOTO | filters.Document.IMAGE
+RATE_LIMIT_RETRIES = 3
 
 
-def _interrupted_note(run: dict, model_now: str) -> str:
+def _interrupted_note(run: dict, model_now: str, lang: str = "en") -> str:
     """What became of a run the bot's stop cut short, told truthfully (an orphan may have installed)."""
     started = time.strftime("%Y-%m-%d %H:%M", time.gmtime(run["started_at"]))
     before = run.get("model_before")
     if before is None or before == model_now:
-        outcome = "The model in use is unchanged"
+        outcome = texts.text(lang, "interrupted_unchanged")
     else:
-        outcome = f"The model in use is now {model_now} (it was {before} when the run started)"
-    return f"⚠️ The training run started {started} UTC was interrupted when the bot stopped. {outcome}; " \
-           "send /train to start again."
+        outcome = texts.text(lang, "interrupted_changed", now=model_now, before=before)
+    return texts.text(lang, "interrupted", started=started, outcome=outcome)
+
+
+def command_menu(lang: str, admin: bool) -> list[BotCommand]:
+    """The command list a user sees in Telegram's menu; admins' lists add /stats, /train and /rollback."""
+    names = USER_COMMANDS + (ADMIN_COMMANDS if admin else [])
+    return [BotCommand(name, texts.text(lang, f"menu_{name}")) for name in names]
+
+
+async def publish_menus(application: Application) -> None:
+    """Everyone's menu in English and Chinese (by language_code); each admin's own chat gets the admin menu.
+
+    The admin menu is set per chat (BotCommandScopeChat), so strangers never see /train in their menu.
+    """
+    services: BotData = application.bot_data
+    bot = application.bot
+    for lang, code in MENU_LANGUAGES.items():
+        await bot.set_my_commands(command_menu(lang, admin=False), scope=BotCommandScopeDefault(), language_code=code)
+        for admin_id in services.settings.admin_ids:
+            await bot.set_my_commands(command_menu(lang, admin=True), scope=BotCommandScopeChat(admin_id),
+                                      language_code=code)
 
 
 async def _report_outages(application: Application) -> None:
@@ -73,12 +96,32 @@ async def _report_outages(application: Application) -> None:
         await connectivity.ended.wait()
         connectivity.ended.clear()
         while connectivity.finished:
-            note = connectivity.finished.pop(0).describe()
+            outage = connectivity.finished.pop(0)
             for admin_id in settings.admin_ids:
+                lang = await asyncio.to_thread(services.storage.admin_language, admin_id)
                 try:
-                    await application.bot.send_message(admin_id, note)
+                    await application.bot.send_message(admin_id, outage.describe(lang))
                 except TelegramError as error:
                     log.warning("could not tell admin %s about the outage: %s", admin_id, error)
+
+
+async def _publish_menus_quietly(application: Application) -> None:
+    try:
+        await publish_menus(application)
+    except TelegramError as error:  # a Bot API stand-in may not implement it; the bot works without
+        log.warning("could not set the command list: %s", error)
+
+
+async def _heartbeat(application: Application) -> None:
+    """Touch DATA_DIR/heartbeat while Telegram answers, for ``python -m bot.health`` (Docker's HEALTHCHECK)."""
+    services: BotData = application.bot_data
+    while True:
+        if not services.connectivity.down:
+            try:
+                await asyncio.to_thread(health.beat, services.settings.data_dir)
+            except OSError as error:
+                log.warning("could not write the heartbeat: %s", error)
+        await asyncio.sleep(health.HEARTBEAT_EVERY_S)
 
 
 async def _post_init(application: Application) -> None:
@@ -87,33 +130,33 @@ async def _post_init(application: Application) -> None:
     settings, storage, models = services.settings, services.storage, services.models
     for run in await asyncio.to_thread(storage.interrupted_runs):
         log.warning("training run %s was interrupted by a restart", run["id"])
+        lang = await asyncio.to_thread(storage.admin_language, run["chat_id"])
         try:
-            await application.bot.send_message(run["chat_id"], _interrupted_note(run, models.current.version))
+            await application.bot.send_message(run["chat_id"], _interrupted_note(run, models.current.version, lang))
         except TelegramError as error:
             log.warning("could not report the interrupted run: %s", error)
     log.info("model %s loaded; database %s", models.current.version, settings.database_path)
-    try:
-        await application.bot.set_my_commands([BotCommand("start", "How to use the bot"),
-                                               BotCommand("help", "How to take a good photo")])
-    except TelegramError as error:  # a Bot API stand-in may not implement it; the bot works without
-        log.warning("could not set the command list: %s", error)
+    # In the background: four setMyCommands calls need not delay the first poll.
+    services.menus = asyncio.create_task(_publish_menus_quietly(application))
     services.outage_reporter = asyncio.create_task(_report_outages(application))
+    services.heartbeat = asyncio.create_task(_heartbeat(application))
 
 
 async def _post_stop(application: Application) -> None:
     """While the bot can still send: stop a training run (its message says so), stop the reporter."""
     services: BotData = application.bot_data
     await services.training.stop()
-    reporter = services.outage_reporter
-    if reporter is not None:
-        reporter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporter
+    for task in (services.outage_reporter, services.heartbeat, services.menus):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _post_shutdown(application: Application) -> None:
     services: BotData = application.bot_data
     services.storage.close()
+    pictures.shutdown()
     log.info("stopped")
 
 
@@ -129,6 +172,10 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
         .request(WatchedRequest(connectivity, connection_pool_size=CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_S))
         .get_updates_request(WatchedRequest(connectivity, connection_pool_size=1))
         .concurrent_updates(CONCURRENT_UPDATES)
+        # Telegram answers bursts with 429 "retry after N s": PTB's limiter retries such a reply after the
+        # time asked (up to RATE_LIMIT_RETRIES times) instead of losing it. No overall cap of 30 sends a
+        # second: that guideline is for broadcasts, and replies to users who wrote would queue behind it.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=RATE_LIMIT_RETRIES))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_stop(_post_stop)
@@ -153,6 +200,7 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
     application.add_handler(MessageHandler(filters.Document.IMAGE, handlers.image_document))
     application.add_handler(MessageHandler(filters.Document.ALL, handlers.other_document))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message))
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     application.add_handler(CallbackQueryHandler(handlers.what_i_saw, pattern=f"^{feedback.SAW_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.confirm, pattern=f"^{feedback.RIGHT_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.start_correction, pattern=f"^{feedback.WRONG_PREFIX}"))

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+# Every setting the bot reads (each is in .env.example).
+SETTING_NAMES = ("TELEGRAM_BOT_TOKEN", "ADMIN_IDS", "TELEGRAM_API_URL", "DATA_DIR", "MODEL_DIR", "MNIST_PATH",
+                 "LOG_LEVEL", "PHOTOS_PER_MINUTE", "MAX_FILE_MB", "STARTUP_RETRIES", "WEBHOOK_URL", "WEBHOOK_LISTEN",
+                 "WEBHOOK_PORT", "WEBHOOK_SECRET")
 
 
 class ConfigError(Exception):
@@ -44,7 +48,15 @@ class Settings:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """Parse KEY=VALUE lines (optional quotes, # comments). Variables already set in the environment win."""
+    """Parse the ``.env`` file by these rules (the same ones .env.example states):
+
+    one ``KEY=VALUE`` per line, an optional ``export`` before the key; blank lines and lines starting
+    with ``#`` are skipped; a value in matching single or double quotes is taken as written inside them
+    (no escapes, no ``$VARIABLE`` expansion, one line); an unquoted value ends before `` #``. Variables
+    already set in the environment win (``load_settings``). These are the common ground of Docker's
+    ``--env-file`` and systemd's ``EnvironmentFile=``, except quotes: Docker keeps them, so
+    ``load_settings`` refuses a setting that arrives still quoted.
+    """
     values: dict[str, str] = {}
     if not path.is_file():
         return values
@@ -79,6 +91,11 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
 def load_settings(env: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
     """Build the settings; raise ConfigError with a clear message when something is wrong."""
     merged = {**(read_env_file(env_file) if env_file else {}), **(os.environ if env is None else env)}
+    for name in SETTING_NAMES:
+        value = merged.get(name, "").strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            raise ConfigError(f"{name} arrived with its quotes ({value[0]}...{value[0]}): `docker --env-file` keeps "
+                              f"quotes as part of the value. Write {name}=value without quotes in that file.")
     token = merged.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and put it in the "

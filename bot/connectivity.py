@@ -19,6 +19,8 @@ import httpx
 from telegram.error import BadRequest, NetworkError
 from telegram.request import HTTPXRequest
 
+from bot import texts
+
 log = logging.getLogger(__name__)
 
 
@@ -34,10 +36,11 @@ class Outage:
     failed_attempts: int
     last_error: str
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
+        """The note to an admin, in the admin's language."""
         start = time.strftime("%H:%M:%S", time.gmtime(self.started))
-        return (f"⚠️ I could not reach Telegram from {start} UTC for {self.seconds:.0f} s "
-                f"({self.failed_attempts} failed attempts, last: {self.last_error}). I'm back and answering again.")
+        return texts.text(lang, "outage", start=start, seconds=self.seconds, attempts=self.failed_attempts,
+                          error=self.last_error)
 
 
 class Connectivity:

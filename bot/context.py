@@ -31,6 +31,8 @@ class BotData:
     rate_limiter: RateLimiter
     training: TrainingJobs
     outage_reporter: asyncio.Task[None] | None = None  # started after start-up, stopped at shutdown
+    heartbeat: asyncio.Task[None] | None = None  # likewise: touches DATA_DIR/heartbeat for bot.health
+    menus: asyncio.Task[None] | None = None  # publishes the command menus once, after start-up
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):

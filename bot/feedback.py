@@ -7,6 +7,7 @@ import logging
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 
 from bot import texts
 from bot.answers import StoredAnswer
@@ -20,12 +21,17 @@ SAW_PREFIX = "saw:"
 RIGHT_PREFIX = "ok:"
 WRONG_PREFIX = "no:"
 FIX_PREFIX = "fix:"
-# What the bot's own buttons carry: an answer id, and for the keypad one ASCII digit.
-_BUTTON_DATA = re.compile(r"(saw|ok|no):([0-9]{1,19})|fix:([0-9]{1,19}):([0-9])", re.ASCII)
+BACKSPACE_KEY = "b"  # the keypad's ⌫: one digit back
+CANCEL_KEY = "x"  # the keypad's Cancel: close the keypad, the answer's buttons come back
+# What the bot's own buttons carry: an answer id, and for the keypad one ASCII digit, ⌫ or Cancel.
+_BUTTON_DATA = re.compile(r"(saw|ok|no):([0-9]{1,19})|fix:([0-9]{1,19}):([0-9bx])", re.ASCII)
 
 
 def parse_button(data: str | None) -> tuple[str, int, str | None] | None:
-    """(prefix, answer id, keypad digit or None) from callback data the bot made; None for anything else."""
+    """(prefix, answer id, keypad key or None) from callback data the bot made; None for anything else.
+
+    A keypad key is one ASCII digit, ``BACKSPACE_KEY`` or ``CANCEL_KEY``.
+    """
     match = _BUTTON_DATA.fullmatch(data or "")
     if match is None:
         return None
@@ -53,10 +59,20 @@ def answer_keyboard(answer_id: int, lang: str) -> InlineKeyboardMarkup:
     ])
 
 
-def keypad(answer_id: int) -> InlineKeyboardMarkup:
-    """Digit buttons 0-9 for correcting one digit of an answer."""
+def keypad(answer_id: int, lang: str = "en") -> InlineKeyboardMarkup:
+    """Digit buttons 0-9 for correcting one digit of an answer, then ⌫ (one digit back) and Cancel."""
     buttons = [InlineKeyboardButton(str(d), callback_data=f"{FIX_PREFIX}{answer_id}:{d}") for d in range(10)]
-    return InlineKeyboardMarkup([buttons[:5], buttons[5:]])
+    controls = [InlineKeyboardButton(texts.text(lang, "backspace_button"),
+                                     callback_data=f"{FIX_PREFIX}{answer_id}:{BACKSPACE_KEY}"),
+                InlineKeyboardButton(texts.text(lang, "cancel_button"),
+                                     callback_data=f"{FIX_PREFIX}{answer_id}:{CANCEL_KEY}")]
+    return InlineKeyboardMarkup([buttons[:5], buttons[5:], controls])
+
+
+def saw_only_keyboard(answer_id: int, lang: str) -> InlineKeyboardMarkup:
+    """What stays under an answer once its feedback is in: "What I saw"."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.text(lang, "saw_button"),
+                                                       callback_data=f"{SAW_PREFIX}{answer_id}")]])
 
 
 async def pressed_answer(update: Update, context: BotContext, prefix: str) -> StoredAnswer | None:
@@ -102,15 +118,17 @@ async def start_correction(update: Update, context: BotContext) -> None:
     if answer is None:
         return
     lang = language(update)
-    await asyncio.to_thread(context.storage.set_correction_progress, answer.id, answer.chat_id, "")
-    await update.callback_query.answer()
+    query = update.callback_query
+    answer_text = (query.message.text or "").split("\n\n")[0]
+    await asyncio.to_thread(context.storage.set_correction_progress, answer.id, answer.chat_id, "",
+                            query.message.message_id, answer_text)
+    await query.answer()
     prompt = texts.text(lang, "which_digit", position=1, count=len(answer.number))
-    await update.callback_query.edit_message_text(f"{update.callback_query.message.text}\n\n{prompt}",
-                                                  reply_markup=keypad(answer.id))
+    await query.edit_message_text(f"{answer_text}\n\n{prompt}", reply_markup=keypad(answer.id, lang))
 
 
 async def keypad_press(update: Update, context: BotContext) -> None:
-    """One digit of a correction; after the last one, store the corrected samples."""
+    """One key of a correction: a digit (after the last one, store the corrected samples), ⌫ or Cancel."""
     answer = await _answer_for_query(update, context, FIX_PREFIX)
     if answer is None:
         return
@@ -121,14 +139,26 @@ async def keypad_press(update: Update, context: BotContext) -> None:
     if so_far is None:  # the keypad of an answer whose correction was never started here
         await query.answer(texts.text(lang, "saw_gone"), show_alert=True)
         return
-    digits = so_far + query.data.rsplit(":", 1)[1]  # one ASCII digit: pressed_answer checked the data
+    key = query.data.rsplit(":", 1)[1]  # one ASCII digit, ⌫ or Cancel: pressed_answer checked the data
+    base = (query.message.text or "").split("\n\n")[0]
+    if key == CANCEL_KEY:
+        await asyncio.to_thread(storage.cancel_correction, answer.id)
+        await query.answer(texts.text(lang, "correction_cancelled"))
+        await query.edit_message_text(base, reply_markup=answer_keyboard(answer.id, lang))
+        return
+    if key == BACKSPACE_KEY:
+        if not so_far:
+            await query.answer(texts.text(lang, "nothing_to_erase"))
+            return
+        digits = so_far[:-1]
+    else:
+        digits = so_far + key
     if len(digits) < len(answer.number):
         await asyncio.to_thread(storage.set_correction_progress, answer.id, answer.chat_id, digits)
-        await query.answer(digits)
-        base = (query.message.text or "").split("\n\n")[0]
+        await query.answer(digits or None)
         prompt = texts.text(lang, "which_digit", position=len(digits) + 1, count=len(answer.number))
-        await query.edit_message_text(f"{base}\n\n{texts.text(lang, 'so_far', digits=digits)} {prompt}",
-                                      reply_markup=keypad(answer.id))
+        progress = texts.sentences(lang, texts.text(lang, "so_far", digits=digits) if digits else "", prompt)
+        await query.edit_message_text(f"{base}\n\n{progress}", reply_markup=keypad(answer.id, lang))
         return
     stored = await asyncio.to_thread(storage.record_feedback, answer.id, update.effective_user.id, Verdict.WRONG,
                                      digits)
@@ -141,9 +171,8 @@ async def _acknowledge(update: Update, answer_id: int, note: str) -> None:
     """Replace the feedback buttons under an answer by a note; "What I saw" stays."""
     query = update.callback_query
     answer_text = (query.message.text or "").split("\n\n")[0]  # drop the keypad prompt, if any
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(texts.text(language(update), "saw_button"),
-                                                           callback_data=f"{SAW_PREFIX}{answer_id}")]])
-    await query.edit_message_text(f"{answer_text}\n\n{note}", reply_markup=keyboard)
+    await query.edit_message_text(f"{answer_text}\n\n{note}", reply_markup=saw_only_keyboard(answer_id,
+                                                                                             language(update)))
 
 
 async def typed_correction(update: Update, context: BotContext) -> bool:
@@ -161,7 +190,16 @@ async def typed_correction(update: Update, context: BotContext) -> bool:
         log.info("refused a typed correction of %d characters from user %s", len(text), update.effective_user.id)
         await message.reply_text(texts.text(lang, "type_digits", limit=MAX_NUMBER_DIGITS))
         return True
+    keypad_message = await asyncio.to_thread(storage.correction_message, answer_id)  # before feedback closes it
     stored = await asyncio.to_thread(storage.record_feedback, answer_id, update.effective_user.id, Verdict.WRONG, text)
-    await message.reply_text(texts.text(lang, "noted_fixed", number=text) if stored
-                             else texts.text(lang, "already_noted"))
+    note = texts.text(lang, "noted_fixed", number=text)
+    await message.reply_text(note if stored else texts.text(lang, "already_noted"))
+    if stored and keypad_message is not None:  # the answer's keypad would otherwise stay, and say "Already noted"
+        message_id, answer_text = keypad_message
+        try:
+            await context.bot.edit_message_text(f"{answer_text}\n\n{note}", chat_id=message.chat_id,
+                                                message_id=message_id,
+                                                reply_markup=saw_only_keyboard(answer_id, lang))
+        except TelegramError as error:  # the message may be too old to edit; the correction is saved
+            log.info("could not close the keypad of answer %s: %s", answer_id, error)
     return True

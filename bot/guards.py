@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
@@ -21,6 +22,8 @@ async def admin_guard(update: Update, context: BotContext) -> None:
                     user.id if user else None)
         await update.effective_message.reply_text(texts.text(language(update), "admin_only"))
         raise ApplicationHandlerStop
+    # Notes sent later without an update (an interrupted run, an outage) go out in this admin's language.
+    await asyncio.to_thread(context.storage.set_admin_language, user.id, language(update))
 
 
 async def rate_limit_guard(update: Update, context: BotContext) -> None:

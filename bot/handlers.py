@@ -43,8 +43,13 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """Explain how to use the bot."""
+    """Explain everything a user can do: photos, photo tips, and the buttons under each answer."""
     await update.effective_message.reply_text(texts.text(language(update), "help"))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have (/foo): point to /help, not to photos."""
+    await update.effective_message.reply_text(texts.text(language(update), "unknown_command"))
 
 
 async def photo(update: Update, context: BotContext) -> None:
@@ -149,7 +154,7 @@ def format_answer(recognition: Recognition, lang: str) -> str:
                                                 key=lambda i: recognition.digits[i].confidence)]
         for position in doubtful[:MAX_DOUBTS]:
             digit = recognition.digits[position]
-            others = texts.either(lang, [f"{d} ({texts.percent(p)})" for d, p in digit.top3[1:] if p >= 0.01])
+            others = texts.either(lang, [texts.share(lang, d, p) for d, p in digit.top3[1:] if p >= 0.01])
             if others:
                 lines.append(texts.text(lang, "doubt", position=position + 1, count=len(recognition.digits),
                                         digit=digit.digit, confidence=texts.percent(digit.confidence),
@@ -161,7 +166,7 @@ def format_answer(recognition: Recognition, lang: str) -> str:
         return "\n".join(lines)
     if len(recognition.digits) == 1:
         return texts.text(lang, "answer_one", number=recognition.number, confidence=confidence)
-    digits = texts.listing(lang, [f"{d.digit} ({texts.percent(d.confidence)})" for d in recognition.digits])
+    digits = texts.listing(lang, [texts.share(lang, d.digit, d.confidence) for d in recognition.digits])
     return texts.text(lang, "answer_many", number=recognition.number, confidence=confidence, digits=digits)
 
 
@@ -201,7 +206,7 @@ async def other_document(update: Update, context: BotContext) -> None:
 
 
 async def unsupported(update: Update, context: BotContext) -> None:
-    """Stickers, voice, video, locations, unknown commands: say what the bot can read."""
+    """Stickers, voice, video, locations: say what the bot can read."""
     message: Message | None = update.effective_message
     if message is not None:
         await message.reply_text(texts.text(language(update), "unsupported"))
@@ -225,10 +230,11 @@ async def on_error(update: object, context: BotContext) -> None:
     summary = update.to_dict() if isinstance(update, Update) else repr(update)
     log.error("error while handling update %s", redact(str(summary), context.settings.token),
               exc_info=context.error)
-    note = redact(f"⚠️ {type(context.error).__name__}: {context.error}", context.settings.token)[:500]
+    error = redact(f"{type(context.error).__name__}: {context.error}", context.settings.token)[:500]
     for admin_id in context.settings.admin_ids:
         try:
-            await context.bot.send_message(admin_id, note)
+            lang = await asyncio.to_thread(context.storage.admin_language, admin_id)
+            await context.bot.send_message(admin_id, texts.text(lang, "admin_error", error=error))
         except Exception:  # an admin who blocked the bot must not stop the others being told
             log.warning("could not notify admin %s", admin_id)
     if isinstance(update, Update) and update.effective_message is not None:

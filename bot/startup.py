@@ -11,6 +11,7 @@ import ctypes.util
 import logging
 import os
 import secrets
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from bot.config import Settings
 from bot.models import ModelHolder
 from bot.storage import Storage
 from recognizer import ModelError, Recognizer
-from recognizer.model_store import ModelStore
+from recognizer.model_store import CURRENT_FILE, SHIPPED_MODELS_DIR, ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +168,35 @@ def open_storage(settings: Settings) -> Storage:
                            "move it away to start a new one.", EXIT_DATA_DIR) from None
 
 
+def seed_model_dir(model_dir: Path, shipped: Path = SHIPPED_MODELS_DIR) -> bool:
+    """Put the shipped model into an empty or missing MODEL_DIR; True if it did.
+
+    MODEL_DIR on a volume (Docker) or in the state directory (systemd) keeps retrained models and their
+    rollback history across re-created containers and updated checkouts; on first start it holds
+    nothing yet. A directory with anything in it is left alone (a broken one is reported, not replaced).
+    """
+    if model_dir.exists() and (not model_dir.is_dir() or any(model_dir.iterdir())):
+        return False
+    try:
+        version = (shipped / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        model_dir.mkdir(parents=True, exist_ok=True)
+        staging = model_dir / f".seed-{version}"
+        shutil.copytree(shipped / version, staging, dirs_exist_ok=True)
+        staging.rename(model_dir / version)
+        partial = model_dir / f".{CURRENT_FILE}.partial"
+        partial.write_text(version + "\n", encoding="utf-8")
+        partial.replace(model_dir / CURRENT_FILE)  # CURRENT last: a half-seeded directory names no model
+    except (OSError, UnicodeDecodeError) as error:
+        raise StartupError(f"MODEL_DIR {model_dir} could not be seeded with the shipped model from {shipped} "
+                           f"({error}): give the bot write access to it, or fill it yourself.", EXIT_MODEL) from None
+    log.info("MODEL_DIR %s was empty: seeded it with the shipped model %s", model_dir, version)
+    return True
+
+
 def load_models(settings: Settings) -> ModelHolder:
     """The model in use, loaded and checked (it answers a known input) before the bot accepts photos."""
+    if settings.model_dir is not None:
+        seed_model_dir(settings.model_dir)
     store = ModelStore(settings.model_dir)
     try:
         return ModelHolder(Recognizer.load(store.path), store)

@@ -81,6 +81,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE training_runs ADD COLUMN model_before TEXT;
     """,
+    # 3 -> 4: the answer message a keypad belongs to, so a typed correction can close it; each admin's
+    # language, so notes sent without an update (an interrupted run, an outage) are in it.
+    """
+    ALTER TABLE corrections ADD COLUMN message_id INTEGER;
+    ALTER TABLE corrections ADD COLUMN answer_text TEXT;
+    CREATE TABLE admin_languages (
+        user_id INTEGER PRIMARY KEY,
+        language TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -117,7 +127,7 @@ class Stats:
     by_status: dict[str, int]
     latency_p50_ms: float
     latency_p95_ms: float
-    per_day: list[tuple[str, int]]
+    per_day: list[tuple[str, int]]  # every day of the window, oldest first, UTC; 0 for a day with no photo
     digits_read: dict[int, int]
 
 
@@ -242,11 +252,39 @@ class Storage:
             row = self._db.execute("SELECT digits FROM corrections WHERE answer_id = ?", (answer_id,)).fetchone()
         return None if row is None else row[0]
 
-    def set_correction_progress(self, answer_id: int, chat_id: int, digits: str) -> None:
+    def set_correction_progress(self, answer_id: int, chat_id: int, digits: str, message_id: int | None = None,
+                                answer_text: str | None = None) -> None:
+        """Digits chosen so far; the answer's message and text are kept from the first call that gives them."""
         with self._lock:
-            self._db.execute("INSERT INTO corrections (answer_id, chat_id, digits, created_at) VALUES (?, ?, ?, ?)"
-                             " ON CONFLICT (answer_id) DO UPDATE SET digits = excluded.digits",
-                             (answer_id, chat_id, digits, time.time()))
+            self._db.execute("INSERT INTO corrections (answer_id, chat_id, digits, created_at, message_id,"
+                             " answer_text) VALUES (?, ?, ?, ?, ?, ?)"
+                             " ON CONFLICT (answer_id) DO UPDATE SET digits = excluded.digits,"
+                             " message_id = coalesce(excluded.message_id, message_id),"
+                             " answer_text = coalesce(excluded.answer_text, answer_text)",
+                             (answer_id, chat_id, digits, time.time(), message_id, answer_text))
+
+    def correction_message(self, answer_id: int) -> tuple[int, str] | None:
+        """The message showing the keypad of an open correction and the answer's text, if known."""
+        with self._lock:
+            row = self._db.execute("SELECT message_id, answer_text FROM corrections WHERE answer_id = ?",
+                                   (answer_id,)).fetchone()
+        return None if row is None or row[0] is None else (int(row[0]), row[1] or "")
+
+    def cancel_correction(self, answer_id: int) -> None:
+        """Close an open correction without feedback (the user pressed Cancel)."""
+        with self._lock:
+            self._db.execute("DELETE FROM corrections WHERE answer_id = ?", (answer_id,))
+
+    def set_admin_language(self, user_id: int, language: str) -> None:
+        """Remember the language an admin's client uses, for notes sent without an update."""
+        with self._lock:
+            self._db.execute("INSERT INTO admin_languages (user_id, language) VALUES (?, ?) ON CONFLICT (user_id)"
+                             " DO UPDATE SET language = excluded.language", (user_id, language))
+
+    def admin_language(self, user_id: int, default: str = "en") -> str:
+        with self._lock:
+            row = self._db.execute("SELECT language FROM admin_languages WHERE user_id = ?", (user_id,)).fetchone()
+        return default if row is None else row[0]
 
     def pending_correction(self, chat_id: int, within_s: float = 600.0) -> int | None:
         """The answer in this chat whose correction was started most recently (in the last 10 minutes)."""
@@ -328,5 +366,8 @@ class Storage:
             for char in number:
                 digits_read[int(char)] += 1
         p50, p95 = (np.percentile(latencies, [50, 95]).tolist() if latencies else [0.0, 0.0])
-        return Stats(int(photos), int(users), by_status, float(p50), float(p95), [(d, int(c)) for d, c in per_day],
-                     digits_read)
+        counts = dict(per_day)
+        today = time.time()
+        window = [time.strftime("%Y-%m-%d", time.gmtime(today - back * 86400)) for back in range(days - 1, -1, -1)]
+        return Stats(int(photos), int(users), by_status, float(p50), float(p95),
+                     [(day, int(counts.get(day, 0))) for day in window], digits_read)

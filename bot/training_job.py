@@ -10,6 +10,7 @@ switches to it without a restart.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -21,10 +22,12 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot import pictures, texts
 from bot.config import Settings
 from bot.logging_setup import redact
 from bot.models import ModelHolder
 from bot.storage import Storage
+from recognizer.model_store import MANIFEST_FILE
 from training.contract import Done, Epoch, Failed, decode, retrain_command
 
 log = logging.getLogger(__name__)
@@ -44,8 +47,10 @@ class TrainingRun:
     chat_id: int
     epochs: int
     process: asyncio.subprocess.Process
+    lang: str = "en"  # the admin's language: every message of the run is in it
+    held_out: int = 0  # feedback samples kept out of training to judge the candidate
     message_id: int | None = None
-    progress: str = "starting"
+    last_epoch: Epoch | None = None
     cancelled: bool = False
     stopping: bool = False  # the bot is shutting down: the run will be reported after the restart
     stderr_tail: list[str] = field(default_factory=list)
@@ -67,9 +72,12 @@ class TrainingJobs:
     def busy(self) -> bool:
         return self._reserved or self.current is not None
 
-    @property
-    def progress(self) -> str:
-        return self.current.progress if self.current is not None else "starting"
+    def progress(self, lang: str) -> str:
+        """How far the run is, in words: "just starting", "epoch 2 of 5, validation accuracy 98.90%, ..."."""
+        run = self.current
+        if run is None or run.last_epoch is None:
+            return texts.text(lang, "train_starting")
+        return progress_text(lang, run.last_epoch)
 
     @property
     def feedback_path(self) -> Path:
@@ -78,13 +86,14 @@ class TrainingJobs:
     def command(self, epochs: int) -> list[str]:
         return retrain_command(self.feedback_path, self.models.store.path, epochs, self.settings.mnist_path)
 
-    def _export_feedback(self) -> int:
-        """Write the feedback the run trains on (the trainer never reads the database); how many samples."""
+    def _export_feedback(self) -> tuple[int, int]:
+        """Write the feedback the run trains on (the trainer never reads the database); how many samples,
+        and how many of them are held out to judge the candidate."""
         samples = self.storage.feedback_samples()
         samples.save(self.feedback_path)
-        return len(samples)
+        return len(samples), int(samples.held_out().sum())
 
-    async def start(self, chat_id: int, epochs: int) -> TrainingRun | None:
+    async def start(self, chat_id: int, epochs: int, lang: str = "en") -> TrainingRun | None:
         """Launch a run and its watcher; None when one is already going.
 
         The check and the reservation happen with no ``await`` between them, so two /train handled
@@ -96,20 +105,22 @@ class TrainingJobs:
             return None
         self._reserved = True
         try:
-            await asyncio.to_thread(self._export_feedback)  # first: if it fails, no run is recorded
+            samples, held_out = await asyncio.to_thread(self._export_feedback)  # first: a failure records no run
             run_id = await asyncio.to_thread(self.storage.start_run, chat_id, epochs, self.models.current.version)
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
             process = await asyncio.create_subprocess_exec(*self.command(epochs), stdout=asyncio.subprocess.PIPE,
                                                            stderr=asyncio.subprocess.PIPE, env=env)
-            run = TrainingRun(run_id, chat_id, epochs, process)
+            run = TrainingRun(run_id, chat_id, epochs, process, lang=lang, held_out=held_out)
             self.current = run
         finally:
             self._reserved = False
         self._task = asyncio.create_task(self._watch(run))
         log.info("training run %s started (%s epochs, pid %s)", run_id, epochs, process.pid)
         try:
-            message = await self.bot.send_message(chat_id, f"🏋️ Training started: {epochs} epoch(s) on MNIST plus "
-                                                           "your users' feedback. I'll update this message.")
+            message = await self.bot.send_message(chat_id, texts.text(
+                lang, "train_started", epochs=texts.counted(lang, "epochs", epochs),
+                samples=texts.counted(lang, "samples_count", samples),
+                held_out=texts.counted(lang, "samples_count", held_out)))
         except TelegramError as error:
             log.warning("could not send the training message: %s", error)
         else:
@@ -169,11 +180,11 @@ class TrainingJobs:
             async for raw in run.process.stdout:
                 event = decode(raw)
                 if isinstance(event, Epoch):
-                    run.progress = (f"epoch {event.epoch}/{event.epochs}, validation accuracy "
-                                    f"{event.val_accuracy:.2%}, about {event.seconds_left / 60:.1f} min left")
+                    run.last_epoch = event
                     if time.monotonic() - last_edit >= EDIT_EVERY_S or event.epoch == event.epochs:
                         last_edit = time.monotonic()
-                        await self._edit(run, f"🏋️ Training: {run.progress}")
+                        await self._edit(run, texts.text(run.lang, "train_status",
+                                                         progress=progress_text(run.lang, event)))
                 elif isinstance(event, (Done, Failed)):
                     outcome = event
             await run.process.wait()
@@ -187,36 +198,76 @@ class TrainingJobs:
             self.feedback_path.unlink(missing_ok=True)
 
     async def _finish(self, run: TrainingRun, outcome: Done | Failed | None) -> None:
+        lang = run.lang
         if run.stopping:  # the row stays "running": the restarted bot reports the run as interrupted
             log.info("training run %s stopped because the bot is shutting down", run.run_id)
-            await self._edit(run, "⏸ Training stopped: the bot is shutting down. The model in use is unchanged; "
-                                  "I'll tell you when I'm back.")
+            await self._edit(run, texts.text(lang, "train_stopping"))
             return
+        picture: bytes | None = None
         if run.cancelled:
-            status, text = "cancelled", "⏹ Training cancelled. The model in use is unchanged."
+            status, text = "cancelled", texts.text(lang, "train_cancelled")
         elif isinstance(outcome, Done):
-            reason = outcome.reason
+            decided = decided_text(lang, outcome, run.held_out)
             if outcome.installed:
+                status = "installed"
+                text = texts.text(lang, "train_installed", accuracy=f"{outcome.candidate.mnist:.2%}", decided=decided,
+                                  previous=outcome.previous)
                 try:
                     await asyncio.to_thread(self.models.reload)
                 except Exception as error:  # the file on disk is fine; the bot keeps the old one in memory
                     log.exception("could not load the new model")
-                    reason += f"; but loading it failed ({error})"
-                status = "installed"
-                text = (f"✅ New model installed: MNIST test accuracy {outcome.candidate.mnist:.2%}.\n"
-                        f"Decided by: {reason}.\n/rollback returns to {outcome.previous}.")
+                    text += "\n" + texts.text(lang, "train_load_failed", error=error)
             else:
                 status = "kept"
-                text = (f"↩️ Kept the model in use. The candidate scored {outcome.candidate.mnist:.2%} on the MNIST "
-                        f"test set.\nDecided by: {reason}.")
+                text = texts.text(lang, "train_kept", decided=decided)
+            picture = await self._report_picture(outcome.version, lang)
         else:
             reason = (outcome.reason if outcome else "") or failure_reason(run.stderr_tail, run.process.returncode)
             status = "failed"
-            text = (f"❌ Training failed (exit code {run.process.returncode}): "
-                    f"{redact(reason, self.settings.token)[:600]}\nThe model in use is unchanged.")
+            text = texts.text(lang, "train_failed", code=run.process.returncode,
+                              reason=redact(reason, self.settings.token)[:600])
         await asyncio.to_thread(self.storage.finish_run, run.run_id, status, text)
         log.info("training run %s finished: %s", run.run_id, status)
         await self._edit(run, text)
+        if picture is not None:
+            try:
+                await self.bot.send_photo(run.chat_id, picture, caption=texts.text(lang, "train_chart_caption"),
+                                          reply_to_message_id=run.message_id)
+            except TelegramError as error:
+                log.warning("could not send the training report picture: %s", error)
+
+    async def _report_picture(self, version: str, lang: str) -> bytes | None:
+        """The candidate's learning curves and MNIST confusion matrix, drawn from its manifest (None if gone)."""
+        try:
+            path = self.models.store.version_dir(version) / MANIFEST_FILE
+            manifest = json.loads(await asyncio.to_thread(path.read_text, "utf-8"))
+            return await pictures.render(pictures.training_picture, lang, manifest)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("no report picture for model %s: %s", version, error)
+            return None
+
+
+def progress_text(lang: str, epoch: Epoch) -> str:
+    """One epoch's progress in words; time left in whole minutes, "less than a minute" below one."""
+    minutes = round(epoch.seconds_left / 60)
+    left = texts.text(lang, "train_left_minutes", minutes=minutes) if minutes >= 1 else texts.text(
+        lang, "train_left_soon")
+    return texts.text(lang, "train_progress", epoch=epoch.epoch, epochs=epoch.epochs,
+                      accuracy=f"{epoch.val_accuracy:.2%}", left=left)
+
+
+def decided_text(lang: str, outcome: Done, held_out: int) -> str:
+    """The figures that decided the install: MNIST test accuracy, and accuracy on the held-out feedback."""
+    def score(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2%}"
+
+    if held_out and outcome.candidate.feedback is not None:
+        feedback = texts.text(lang, "train_decided_feedback", held_out=held_out,
+                              candidate=score(outcome.candidate.feedback), current=score(outcome.current.feedback))
+    else:
+        feedback = texts.text(lang, "train_decided_no_feedback")
+    return texts.text(lang, "train_decided", candidate=score(outcome.candidate.mnist),
+                      current=score(outcome.current.mnist), feedback=feedback)
 
 
 def failure_reason(stderr_tail: list[str], returncode: int | None) -> str:

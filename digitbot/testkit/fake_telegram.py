@@ -44,6 +44,7 @@ class FakeTelegram:
         self._message_ids = itertools.count(1000)
         self._changed = threading.Condition()
         self.is_down = False
+        self._flood: dict[str, int] = {}  # method -> how many more calls get 429 (see ``flood``)
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._address = self._server.server_address[:2]
 
@@ -76,6 +77,14 @@ class FakeTelegram:
         with self._changed:
             self.is_down = False
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def flood(self, method: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` as Telegram's flood control does: 429, retry after 1 s.
+
+        A refused call is recorded as ``method#429``, so it never counts as a reply.
+        """
+        with self._changed:
+            self._flood[method] = self._flood.get(method, 0) + times
 
     # --- what tests do -------------------------------------------------------------------------
 
@@ -183,6 +192,14 @@ class FakeTelegram:
                 "chat": {"id": chat_id, "type": "private"}, **content}
 
     def _answer(self, method: str, params: dict[str, Any], files: dict[str, bytes]) -> tuple[int, dict[str, Any]]:
+        with self._changed:
+            flooded = self._flood.get(method, 0) > 0
+            if flooded:
+                self._flood[method] -= 1
+        if flooded:
+            self._record(Call(f"{method}#429", params, files))
+            return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                         "parameters": {"retry_after": 1}}
         self._record(Call(method, params, files))
         if method == "getUpdates":
             offset = int(params.get("offset") or 0)

@@ -154,9 +154,12 @@ def test_stats_for_admin_only(bot, test_digits):
     replies = fake.replies_to(ADMIN_ID, count=2, timeout=30)
     text = next(c for c in replies if c.method == "sendMessage").params["text"]
     assert re.search(r"Photos read: [1-9]\d*", text) and "MNIST test accuracy: 9" in text
-    assert "p50" in text and "Distinct users:" in text
+    assert re.search(r"Reading time: median \d+ ms, 95% within \d+ ms", text) and "Distinct users:" in text
+    assert re.search(r"Answers: \d+ read", text) and "no_digit" not in text and " ok " not in text
+    assert re.search(r"Trained on: \d{1,2} [A-Z][a-z]{2} 20\d\d\n", text)  # a date people read, not ISO
     chart = next(c for c in replies if c.method == "sendPhoto")
-    assert chart.files["photo"].startswith(b"\x89PNG")
+    image = cv2.imdecode(np.frombuffer(chart.files["photo"], np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape[0] > 2 * image.shape[1]  # stacked panels for a phone, not three side by side
     assert "refused admin command" in bot.logs()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import sqlite3
@@ -81,7 +82,7 @@ def test_correct_with_the_keypad(loop_bot, mnist):
     _press(fake, 302, buttons["✏️ Wrong"], message)
     keypad = fake.calls_with_text("", "editMessageText")[0]
     keys = [b["callback_data"] for row in keypad.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert len(keys) == 10 and "Tap it below" in keypad.params["text"]
+    assert len(keys) == 12 and "Tap it below" in keypad.params["text"]  # 0-9, ⌫ and Cancel
     _press(fake, 302, keys[1], message)  # the user says it is a 1
     assert fake.calls_with_text("saved the right answer: 1", "editMessageText")
     with _db(loop_bot) as db:
@@ -132,7 +133,7 @@ def test_stats_show_feedback(loop_bot, mnist):
     fake.calls_with_text("noted as right", "editMessageText")
     fake.push(fake.command(ADMIN_ID, "/stats"))
     text = fake.replies_to(ADMIN_ID, methods=("sendMessage",))[0].params["text"]
-    assert "Confirmed: 1, corrected: 0" in text and "Accuracy from feedback: 100.0% of 1 digits" in text
+    assert "Confirmed: 1, corrected: 0" in text and "Accuracy from feedback: 100.0% of 1 digit" in text
 
 
 def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
@@ -142,12 +143,16 @@ def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
     assert "for the bot's admins" in fake.replies_to(ADMIN_ID + 600)[0].params["text"]
 
     fake.push(fake.command(ADMIN_ID, "/train 1"))
-    fake.calls_with_text("Training started", "sendMessage")
+    started = fake.calls_with_text("Training started", "sendMessage")[0].params["text"]
+    assert "1 epoch on MNIST" in started and "epoch(s)" not in started and "held out" in started
     fake.push(fake.command(ADMIN_ID, "/train 1"))
-    assert fake.calls_with_text("already going")
+    busy = fake.calls_with_text("already going")[0].params["text"]
+    assert re.match(r"A training run is already going \((just starting|epoch 1 of 1, .*)\)\.", busy), busy
 
     # While it trains, photos are still answered promptly.
-    fake.calls_with_text("Training: epoch", "editMessageText", timeout=240)
+    progress = fake.calls_with_text("Training: epoch", "editMessageText", timeout=240)[0].params["text"]
+    assert re.search(r"epoch 1 of 1, validation accuracy \d+\.\d\d%, (less than a minute|about [1-9]\d* min) left",
+                     progress) and "0.0 min" not in progress, progress
     delays = []
     for i in range(3):
         sent = time.monotonic()
@@ -161,11 +166,15 @@ def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
                                          and ("installed" in c.params["text"] or "Kept the model" in c.params["text"])],
                           timeout=300)[0].params["text"]
     assert "MNIST test accuracy" in final or "on the MNIST test set" in final
-    assert "%" in final and "Decided by" in final
-    # Measured: one epoch of fine-tuning the shipped model (seed 1, no feedback yet) gives 99.19% on the
-    # MNIST test set against 99.28% in use, within the 0.2-point tolerance, so it is installed.
+    assert "%" in final and "Decided by:\n• MNIST test set: new " in final
+    # Measured: one epoch of fine-tuning the shipped model (seed 1, no feedback yet) gives 99.19% on the MNIST
+    # test set against 99.28% in use, within the 0.2-point tolerance, so it is installed.
     assert "installed" in final and "Kept the model" not in final, final
-    assert "99.19%" in final and "99.28%" in final, final
+    in_use = json.loads((models_copy / before.strip() / "manifest.json").read_text())["test_accuracy"]
+    assert f"{in_use:.2%}" in final, final
+    report = fake.wait_for(lambda calls: [c for c in calls if c.method == "sendPhoto"
+                                          and "Learning curves" in str(c.params.get("caption"))], timeout=60)[0]
+    assert report.files["photo"].startswith(b"\x89PNG") and report.params["chat_id"] == ADMIN_ID
     now = (models_copy / CURRENT_FILE).read_text()
     assert now != before and (models_copy / PREVIOUS_FILE).read_text().strip() == before.strip()
     with _db(loop_bot) as db:

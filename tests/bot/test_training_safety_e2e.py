@@ -116,7 +116,7 @@ def test_kill_9_after_the_last_epoch_installs_nothing(fake_telegram, tmp_path, t
     before = (models / CURRENT_FILE).read_bytes()
     bot = _bot(fake_telegram, tmp_path, models, small_mnist_file)
     fake_telegram.push(fake_telegram.command(ADMIN_ID, "/train 1"))
-    fake_telegram.calls_with_text("Training: epoch 1/1", "editMessageText", timeout=240)
+    fake_telegram.calls_with_text("Training: epoch 1 of 1", "editMessageText", timeout=240)
     pid = _training_pid(bot)
     bot.stop(signal.SIGKILL)
     _wait_gone(pid)

@@ -29,7 +29,7 @@ def test_pictures_are_png(tmp_path):
     plot_confusion(confusion, tmp_path / "confusion.png", "MNIST test")
     plot_history({"loss": [1.0, 0.5], "val_loss": [0.9, 0.6], "accuracy": [0.8, 0.9], "val_accuracy": [0.85, 0.9]},
                  tmp_path / "curves.png")
-    chart = usage_chart([("2026-11-28", 3), ("2026-11-29", 5)], {d: d for d in range(10)}, confusion)
+    chart = usage_chart(["28 Nov", "29 Nov"], [3, 5], {d: d for d in range(10)}, confusion)
     for picture in ((tmp_path / "confusion.png").read_bytes(), (tmp_path / "curves.png").read_bytes(), chart):
         assert picture.startswith(PNG) and len(picture) > 5_000
-    assert usage_chart([], {d: 0 for d in range(10)}, confusion_matrix([], [])).startswith(PNG)  # a new bot
+    assert usage_chart([], [], {d: 0 for d in range(10)}, confusion_matrix([], [])).startswith(PNG)  # a new bot

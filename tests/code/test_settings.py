@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,8 @@ def test_values_are_parsed():
     ({"PHOTOS_PER_MINUTE": "0"}, "PHOTOS_PER_MINUTE must be at least 1"),
     ({"MAX_FILE_MB": "-3"}, "MAX_FILE_MB must be at least 1"),
     ({"STARTUP_RETRIES": "-1"}, "STARTUP_RETRIES must be at least 0"),
+    ({"TELEGRAM_BOT_TOKEN": '"123456:ABC-def"'}, "TELEGRAM_BOT_TOKEN arrived with its quotes"),  # docker --env-file
+    ({"DATA_DIR": "'/data'"}, "DATA_DIR arrived with its quotes"),
 ])
 def test_a_bad_value_is_one_clear_error(env, named):
     with pytest.raises(ConfigError, match=named):
@@ -57,3 +60,27 @@ def test_the_env_file(tmp_path):
     s = load_settings({"ADMIN_IDS": "8"}, env_file=env_file)  # the environment wins over the file
     assert s.token == "1:from-file" and s.admin_ids == {8} and s.log_level == "WARNING"
     assert read_env_file(tmp_path / "missing") == {}
+
+
+def test_a_stale_or_missing_heartbeat_is_unhealthy(tmp_path):
+    from bot.health import STALE_AFTER_S, beat, check
+
+    assert check(tmp_path)[0] is False
+    beat(tmp_path)
+    assert check(tmp_path)[0] is True
+    healthy, why = check(tmp_path, now=time.time() + STALE_AFTER_S + 5)
+    assert not healthy and "cannot reach Telegram" in why
+
+
+def test_every_shipped_model_file_is_packaged():
+    import fnmatch
+    import tomllib
+
+    from recognizer.model_store import SHIPPED_MODELS_DIR
+
+    setuptools = tomllib.loads((SHIPPED_MODELS_DIR.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "models" in setuptools["packages"]
+    patterns = setuptools["package-data"]["models"]
+    files = [p.relative_to(SHIPPED_MODELS_DIR).as_posix() for p in SHIPPED_MODELS_DIR.rglob("*") if p.is_file()
+             and not p.name.startswith(".")]
+    assert files and all(any(fnmatch.fnmatch(f, pattern) for pattern in patterns) for f in files), files

@@ -41,8 +41,8 @@ def test_an_older_database_is_brought_up_to_date_and_keeps_its_data(tmp_path, ve
 
 def test_a_new_database_and_a_second_opening(tmp_path):
     first = Storage(tmp_path / "db.sqlite3", salt="test")
-    assert first.schema_version == len(MIGRATIONS) == 3
+    assert first.schema_version == len(MIGRATIONS) == 4
     first.close()
     again = Storage(tmp_path / "db.sqlite3", salt="test")  # nothing is migrated twice
-    assert again.schema_version == 3
+    assert again.schema_version == 4
     again.close()

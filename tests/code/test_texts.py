@@ -1,0 +1,37 @@
+"""Every sentence exists in both languages, and the Chinese ones read as Chinese is written."""
+
+from __future__ import annotations
+
+import re
+
+from bot import texts
+from bot.connectivity import Outage
+
+
+def test_every_sentence_is_in_both_languages():
+    assert set(texts.TEXTS["en"]) == set(texts.TEXTS["zh"])
+    for key, english in texts.TEXTS["en"].items():
+        assert set(re.findall(r"{(\w+)", english)) == set(re.findall(r"{(\w+)", texts.TEXTS["zh"][key])), key
+
+
+def test_chinese_punctuation():
+    for key, chinese in texts.TEXTS["zh"].items():
+        assert not re.search(r"[。，：；！？）] ", chinese), key  # no space after full-width punctuation
+        assert not re.search(r"[\u4e00-\u9fff] ?\(|\) ?[\u4e00-\u9fff]", chinese), key  # full-width brackets
+    assert texts.share("zh", 7, 0.28) == "7（28%）" and texts.share("en", 7, 0.28) == "7 (28%)"
+    assert texts.listing("zh", ["7（28%）", "3（10%）"]) == "7（28%）、3（10%）"
+    assert texts.sentences("zh", "已输入：1。", "第 2 位") == "已输入：1。第 2 位"
+
+
+def test_counts_and_dates_read_naturally():
+    assert texts.counted("en", "epochs", 1) == "1 epoch" and texts.counted("en", "epochs", 5) == "5 epochs"
+    assert texts.counted("zh", "epochs", 5) == "5 轮"
+    assert texts.date("en", "2026-11-29T21:43:08+00:00") == "29 Nov 2026"
+    assert texts.date("zh", "2026-11-29T21:43:08+00:00") == "2026年11月29日"
+    assert texts.date("en", None) == "—"
+
+
+def test_the_outage_note_is_in_the_admins_language():
+    outage = Outage(started=0.0, seconds=61.0, failed_attempts=4, last_error="ConnectError")
+    assert outage.describe().startswith("⚠️ I could not reach Telegram from 00:00:00 UTC for 61 s")
+    assert outage.describe("zh").startswith("⚠️ 从 00:00:00 UTC 起我有 61 秒连不上 Telegram")
