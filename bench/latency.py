@@ -19,7 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# One core means one BLAS thread too (set before NumPy loads OpenBLAS): its spare threads spin while
+# they wait, which on a pinned process costs time, not speed (the bot sets the same, bot/startup.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import REPO, RESULTS, photos_dir, save  # noqa: E402
