@@ -108,6 +108,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "train_decided": "Decided by:\n• MNIST test set: new {candidate}, in use {current}\n{feedback}",
         "train_decided_feedback": "• {held_out} held-out feedback samples: new {candidate}, in use {current}",
         "train_decided_no_feedback": "• no held-out feedback yet (MNIST alone decided)",
+        "train_corrections": "✏️ Digits users corrected: fixed {trained_fixed} of {trained} it trained on; "
+                             "{held_out_fixed} of {held_out} held out.",
         "train_failed": "❌ Training failed (exit code {code}): {reason}\nThe model in use is unchanged.",
         "train_chart_caption": "📈 Learning curves and the MNIST test confusion matrix of the new model",
         "chart_curves": "Learning curves",
@@ -224,6 +226,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "train_decided": "判断依据：\n• MNIST 测试集：新模型 {candidate}，现用模型 {current}\n{feedback}",
         "train_decided_feedback": "• {held_out} 个留作检验的反馈样本：新模型 {candidate}，现用模型 {current}",
         "train_decided_no_feedback": "• 还没有留作检验的反馈（只看 MNIST）",
+        "train_corrections": ("✏️ 用户纠正过的数字：训练用的 {trained} 个中改对了 {trained_fixed} 个；"
+                              "留作检验的 {held_out} 个中改对了 {held_out_fixed} 个。"),
         "train_failed": "❌ 训练失败（退出码 {code}）：{reason}\n正在使用的模型没有变化。",
         "train_chart_caption": "📈 新模型的学习曲线和 MNIST 测试集混淆矩阵",
         "chart_curves": "学习曲线",

@@ -257,7 +257,8 @@ def progress_text(lang: str, epoch: Epoch) -> str:
 
 
 def decided_text(lang: str, outcome: Done, held_out: int) -> str:
-    """The figures that decided the install: MNIST test accuracy, and accuracy on the held-out feedback."""
+    """The figures that decided the install (MNIST test accuracy, accuracy on the held-out feedback), then
+    what became of the digits users corrected: whoever corrected the bot wants to know it was heard."""
     def score(value: float | None) -> str:
         return "—" if value is None else f"{value:.2%}"
 
@@ -266,8 +267,14 @@ def decided_text(lang: str, outcome: Done, held_out: int) -> str:
                               candidate=score(outcome.candidate.feedback), current=score(outcome.current.feedback))
     else:
         feedback = texts.text(lang, "train_decided_no_feedback")
-    return texts.text(lang, "train_decided", candidate=score(outcome.candidate.mnist),
-                      current=score(outcome.current.mnist), feedback=feedback)
+    decided = texts.text(lang, "train_decided", candidate=score(outcome.candidate.mnist),
+                         current=score(outcome.current.mnist), feedback=feedback)
+    fixes = outcome.corrections
+    if fixes is None or fixes.trained + fixes.held_out == 0:
+        return decided
+    return decided + "\n" + texts.text(lang, "train_corrections", trained_fixed=fixes.trained_fixed,
+                                       trained=fixes.trained, held_out_fixed=fixes.held_out_fixed,
+                                       held_out=fixes.held_out)
 
 
 def failure_reason(stderr_tail: list[str], returncode: int | None) -> str:

@@ -39,7 +39,8 @@ class TrainConfig:
     workers: int = 2  # processes that render and cut the synthetic photos
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    # Extra labelled samples (e.g. photos users corrected) and how much each counts relative to MNIST.
+    # Extra labelled samples (e.g. photos users corrected) and how much each counts relative to MNIST:
+    # one weight for all, or one per sample (corrections weigh more than confirmations).
     extra_x: np.ndarray | None = None
     extra_y: np.ndarray | None = None
-    extra_weight: float = 1.0
+    extra_weight: float | np.ndarray = 1.0

@@ -133,6 +133,13 @@ class FeedbackSamples:
         """Which samples come from answers the user corrected."""
         return self.verdicts == Verdict.WRONG.value
 
+    def misread(self) -> np.ndarray:
+        """Which digits the model got wrong (the user gave another digit): what retraining must fix.
+
+        Narrower than ``corrected``: in a corrected number some digits may have been read right.
+        """
+        return self.labels != self.predicted
+
     def save(self, path: Path) -> None:
         """Write the file the trainer reads (an ``.npz``), atomically: a reader never sees half of it."""
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
@@ -195,6 +202,19 @@ class Scores:
 
 
 @dataclass(frozen=True)
+class Corrections:
+    """What happened to the digits users corrected (``FeedbackSamples.misread``): how many each model reads
+    right, among those trained on and those held out. A user who corrected the bot wants this figure."""
+
+    trained: int  # misread digits the candidate was trained on
+    trained_fixed: int  # of them, read right by the candidate
+    trained_before: int  # of them, read right by the model in use (0 unless it changed since the answer)
+    held_out: int
+    held_out_fixed: int
+    held_out_before: int
+
+
+@dataclass(frozen=True)
 class Done:
     kind: ClassVar[str] = "done"
     installed: bool
@@ -203,6 +223,7 @@ class Done:
     previous: str  # the model in use when the run started
     current: Scores  # of the model in use
     candidate: Scores
+    corrections: Corrections | None = None  # None from a run older than this field
 
 
 @dataclass(frozen=True)
@@ -231,6 +252,8 @@ def decode(line: str | bytes) -> Event | None:
         if kind is Done:
             scores = payload.pop("scores")
             payload.update(current=Scores(**scores["current"]), candidate=Scores(**scores["candidate"]))
+            if payload.get("corrections") is not None:
+                payload["corrections"] = Corrections(**payload["corrections"])
         return kind(**payload)
     except (ValueError, TypeError, KeyError, AttributeError):
         return None

@@ -120,7 +120,8 @@ def prepare_digits(data: MnistData, cfg: TrainConfig, segmented: LabelledPieces 
     weights = np.ones(len(x), np.float32)
     if cfg.extra_x is not None and len(cfg.extra_x):
         x, y = np.concatenate([x, cfg.extra_x]), np.concatenate([y, cfg.extra_y])
-        weights = np.concatenate([weights, np.full(len(cfg.extra_x), cfg.extra_weight, np.float32)])
+        extra_weights = np.broadcast_to(np.asarray(cfg.extra_weight, np.float32), (len(cfg.extra_x),))
+        weights = np.concatenate([weights, extra_weights])
         counts["extra"] = len(cfg.extra_x)
     return DigitSet(x, y, weights, x_val, y_val, counts)
 

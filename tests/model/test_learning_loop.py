@@ -41,9 +41,11 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     storage = Storage(tmp_path / "digitbot.sqlite3", salt="test")
     rng = np.random.default_rng(0)
     picks = rng.choice(len(mnist["x_train"]), 500, replace=False)
+    misread = 0
     for index in picks:
         image = outline(mnist["x_train"][index])
         said = int(base.classify(image[None]).argmax())
+        misread += said != int(mnist["y_train"][index])
         answer = StoredAnswer(chat_id=int(index), status=Status.OK, number=str(said), confidence=0.9, latency_ms=5.0,
                               model_version=base.version, digits=(StoredDigit(said, 0.9, image),))
         answer_id = storage.record_answer(int(index), answer)
@@ -76,9 +78,22 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     assert scores["current"]["mnist"] == pytest.approx(base_mnist, abs=1e-4)
     assert scores["candidate"]["mnist"] == pytest.approx(new_mnist, abs=1e-4)
     # Measured (shipped model 20261129T214308Z, 2 cores): held-out bubble digits 51.0% -> 82.0%, MNIST
-    # 99.28% -> 99.08%, installed. A candidate that learned the style this well at that cost is what the
-    # loop exists to install; the MNIST cost sits right at the 0.2-point tolerance, so a recipe that
-    # costs more MNIST makes this fail (as it should: the loop would then keep the model).
+    # 99.28% -> 99.08%, installed; with misread digits in 30 copies weighing 30 confirmed ones (issue 13):
+    # 51.0% -> 89.0%, MNIST 99.28% -> 99.16%, bubble digits of the test set 58.3% -> 85.5%, installed.
+    # A candidate that learned the style this well at that cost is what the loop exists to install; a
+    # recipe that costs more than the 0.2-point MNIST tolerance makes this fail (as it should: the loop
+    # would then keep the model).
     assert scores["current"]["feedback"] <= 0.6 and scores["candidate"]["feedback"] >= 0.75, scores
     assert done["installed"] is True, done["reason"]
+    # What the final message tells the users who corrected: the misread digits it trained on are read right
+    # now (issue 13 asks for 80%), and most held-out ones too; the model in use read none of them. Measured
+    # (same run as above): fixed 181 of 203 trained on (89%), 43 of 49 held out (88%; 75% is ~2.7 standard
+    # errors of 49 digits below).
+    fixes = done["corrections"]
+    print(f"corrected digits: fixed {fixes['trained_fixed']} of {fixes['trained']} trained on, "
+          f"{fixes['held_out_fixed']} of {fixes['held_out']} held out")
+    assert fixes["trained"] + fixes["held_out"] == misread
+    assert fixes["trained_before"] == fixes["held_out_before"] == 0
+    assert fixes["trained_fixed"] >= 0.8 * fixes["trained"], fixes
+    assert fixes["held_out_fixed"] >= 0.75 * fixes["held_out"], fixes
     assert (models_dir / "CURRENT").read_text().strip() == done["version"]
