@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
 from digitbot.testkit.bot_process import TOKEN, BotProcess
 from digitbot.testkit.fake_telegram import FakeTelegram
+from recognizer.model_store import SHIPPED_MODELS_DIR
 
 
 @pytest.fixture
@@ -30,6 +33,25 @@ def bot(module_fake, tmp_path_factory):
     process.start()
     yield process
     if process.process and process.process.poll() is None:
+        process.stop()
+
+
+@pytest.fixture
+def models_copy(tmp_path):
+    """A private copy of the shipped models directory: /train and /rollback must not touch the real one."""
+    target = tmp_path / "models"
+    shutil.copytree(SHIPPED_MODELS_DIR, target)
+    return target
+
+
+@pytest.fixture
+def training_bot(fake_telegram, tmp_path, models_copy, mnist_path):
+    """A bot of its own, on a private copy of the models and the full MNIST: for /train and /rollback."""
+    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", MODEL_DIR=str(models_copy),
+                         MNIST_PATH=str(mnist_path))
+    process.start()
+    yield process
+    if process.process.poll() is None:
         process.stop()
 
 

@@ -5,7 +5,6 @@ per admin chat, so strangers are never shown /train."""
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 
 import numpy as np
@@ -13,7 +12,6 @@ import pytest
 
 from digitbot.testkit.bot_process import ADMIN_ID, BotProcess
 from digitbot.testkit.photos import digit_photo
-from recognizer.model_store import SHIPPED_MODELS_DIR
 
 pytestmark = pytest.mark.slow
 ZH = "zh-hans"
@@ -37,23 +35,6 @@ def _admin_messages(fake) -> list[str]:
     return said
 
 
-@pytest.fixture
-def models_copy(tmp_path):
-    target = tmp_path / "models"
-    shutil.copytree(SHIPPED_MODELS_DIR, target)
-    return target
-
-
-@pytest.fixture
-def zh_bot(fake_telegram, tmp_path, models_copy, mnist_path):
-    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", MODEL_DIR=str(models_copy),
-                         MNIST_PATH=str(mnist_path))
-    process.start()
-    yield process
-    if process.process.poll() is None:
-        process.stop()
-
-
 def _confirm_five_digits(fake, mnist) -> None:
     """Five confirmed answers: five feedback samples, the fifth held out to judge a candidate."""
     for i in range(5):
@@ -70,8 +51,8 @@ def _confirm_five_digits(fake, mnist) -> None:
                                              and c.params.get("chat_id") == u])
 
 
-def test_menus_per_language_and_admin_chat(zh_bot):
-    calls = zh_bot.fake.wait_for(lambda calls: (lambda s: s if len(s) >= 4 else None)(
+def test_menus_per_language_and_admin_chat(training_bot):
+    calls = training_bot.fake.wait_for(lambda calls: (lambda s: s if len(s) >= 4 else None)(
         [c for c in calls if c.method == "setMyCommands"]))
     menus = {(str(c.params.get("scope", {}).get("type", "default")), c.params.get("scope", {}).get("chat_id"),
               c.params.get("language_code")): {cmd["command"]: cmd["description"] for cmd in c.params["commands"]}
@@ -83,8 +64,8 @@ def test_menus_per_language_and_admin_chat(zh_bot):
     assert all(_is_chinese(description) for description in [*everyone_zh.values(), *admin_zh.values()])
 
 
-def test_a_chinese_admin_gets_chinese_in_every_message(zh_bot, mnist):
-    fake = zh_bot.fake
+def test_a_chinese_admin_gets_chinese_in_every_message(training_bot, mnist):
+    fake = training_bot.fake
     _confirm_five_digits(fake, mnist)
     fake.push(fake.command(ADMIN_ID, "/stats", language=ZH))
     stats = fake.replies_to(ADMIN_ID, count=2, timeout=30)

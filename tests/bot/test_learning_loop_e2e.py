@@ -14,27 +14,9 @@ import pytest
 
 from digitbot.testkit.bot_process import ADMIN_ID, BotProcess
 from digitbot.testkit.photos import digit_photo
-from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, SHIPPED_MODELS_DIR, resolve_version_dir
+from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, resolve_version_dir
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def models_copy(tmp_path):
-    """A private copy of the shipped models directory: /train and /rollback must not touch the real one."""
-    target = tmp_path / "models"
-    shutil.copytree(SHIPPED_MODELS_DIR, target)
-    return target
-
-
-@pytest.fixture
-def loop_bot(fake_telegram, tmp_path, models_copy, mnist_path):
-    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", MODEL_DIR=str(models_copy),
-                         MNIST_PATH=str(mnist_path))
-    process.start()
-    yield process
-    if process.process.poll() is None:
-        process.stop()
 
 
 def _db(bot: BotProcess) -> sqlite3.Connection:
@@ -59,24 +41,24 @@ def _callback_answers(fake, count):
         [c for c in calls if c.method == "answerCallbackQuery"]))
 
 
-def test_confirm_stores_a_labelled_sample_once(loop_bot, mnist):
-    fake = loop_bot.fake
+def test_confirm_stores_a_labelled_sample_once(training_bot, mnist):
+    fake = training_bot.fake
     seven = mnist["x_test"][0]
     reply, buttons, message = _answer(fake, 301, digit_photo([seven], np.random.default_rng(0)))
     _press(fake, 301, buttons["✅ Right"], message)
     edit = fake.calls_with_text("", "editMessageText")[0]
     assert edit.params["text"].startswith("7 — ") and "noted as right" in edit.params["text"]
-    with _db(loop_bot) as db:
+    with _db(training_bot) as db:
         rows = db.execute("SELECT label, predicted, length(image) FROM samples").fetchall()
     assert rows == [(7, 7, 784)]
     _press(fake, 301, buttons["✅ Right"], message)  # a double press
     assert "Already noted" in _callback_answers(fake, 2)[-1].params.get("text", "")
-    with _db(loop_bot) as db:
+    with _db(training_bot) as db:
         assert db.execute("SELECT COUNT(*) FROM samples").fetchone()[0] == 1
 
 
-def test_correct_with_the_keypad(loop_bot, mnist):
-    fake = loop_bot.fake
+def test_correct_with_the_keypad(training_bot, mnist):
+    fake = training_bot.fake
     seven = mnist["x_test"][0]
     reply, buttons, message = _answer(fake, 302, digit_photo([seven], np.random.default_rng(1)))
     _press(fake, 302, buttons["✏️ Wrong"], message)
@@ -85,13 +67,13 @@ def test_correct_with_the_keypad(loop_bot, mnist):
     assert len(keys) == 12 and "Tap it below" in keypad.params["text"]  # 0-9, ⌫ and Cancel
     _press(fake, 302, keys[1], message)  # the user says it is a 1
     assert fake.calls_with_text("saved the right answer: 1", "editMessageText")
-    with _db(loop_bot) as db:
+    with _db(training_bot) as db:
         assert db.execute("SELECT label, predicted FROM samples").fetchall() == [(1, 7)]
         assert db.execute("SELECT verdict, label FROM feedback").fetchall() == [("wrong", "1")]
 
 
-def test_correct_a_number_by_typing_it(loop_bot, mnist):
-    fake = loop_bot.fake
+def test_correct_a_number_by_typing_it(training_bot, mnist):
+    fake = training_bot.fake
     x = mnist["x_test"]
     reply, buttons, message = _answer(fake, 303, digit_photo([x[0], x[1]], np.random.default_rng(2),
                                                              digit_height=0.3))
@@ -100,21 +82,21 @@ def test_correct_a_number_by_typing_it(loop_bot, mnist):
     fake.calls_with_text("", "editMessageText")
     fake.push(fake.message(303, text="73"))
     assert "saved the right answer: 73" in fake.replies_to(303, count=2)[-1].params["text"]
-    with _db(loop_bot) as db:
+    with _db(training_bot) as db:
         assert sorted(db.execute("SELECT label, predicted FROM samples").fetchall()) == [(3, 2), (7, 7)]
 
 
-def test_presses_on_unknown_or_foreign_answers(loop_bot):
-    fake = loop_bot.fake
+def test_presses_on_unknown_or_foreign_answers(training_bot):
+    fake = training_bot.fake
     message = {"message_id": 5, "date": 0, "chat": {"id": 304, "type": "private"}, "text": "old"}
     _press(fake, 304, "ok:999999", message)
     answer = _callback_answers(fake, 1)[-1]
     assert answer.params.get("show_alert") is True and "no longer available" in answer.params["text"]
 
 
-def test_a_press_from_another_chat_gives_no_feedback(loop_bot, mnist):
+def test_a_press_from_another_chat_gives_no_feedback(training_bot, mnist):
     """Button data copied into another chat (a forwarded message, a forged press) names someone else's answer."""
-    fake = loop_bot.fake
+    fake = training_bot.fake
     reply, buttons, message = _answer(fake, 306, digit_photo([mnist["x_test"][0]], np.random.default_rng(4)))
     elsewhere = {**message, "chat": {"id": 307, "type": "private"}}
     _press(fake, 307, buttons["✅ Right"], elsewhere)
@@ -122,12 +104,12 @@ def test_a_press_from_another_chat_gives_no_feedback(loop_bot, mnist):
     assert answer.params.get("show_alert") is True and "no longer available" in answer.params["text"]
     _press(fake, 306, buttons["✅ Right"], message)  # the owner's own press still counts
     assert fake.calls_with_text("noted as right", "editMessageText")
-    with _db(loop_bot) as db:
+    with _db(training_bot) as db:
         assert db.execute("SELECT label, predicted FROM samples").fetchall() == [(7, 7)]
 
 
-def test_stats_show_feedback(loop_bot, mnist):
-    fake = loop_bot.fake
+def test_stats_show_feedback(training_bot, mnist):
+    fake = training_bot.fake
     reply, buttons, message = _answer(fake, 305, digit_photo([mnist["x_test"][0]], np.random.default_rng(3)))
     _press(fake, 305, buttons["✅ Right"], message)
     fake.calls_with_text("noted as right", "editMessageText")
@@ -136,8 +118,8 @@ def test_stats_show_feedback(loop_bot, mnist):
     assert "Confirmed: 1, corrected: 0" in text and "Accuracy from feedback: 100.0% of 1 digit" in text
 
 
-def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
-    fake = loop_bot.fake
+def test_train_runs_while_photos_are_answered(training_bot, mnist, models_copy):
+    fake = training_bot.fake
     before = (models_copy / CURRENT_FILE).read_text()
     fake.push(fake.command(ADMIN_ID + 600, "/train 1"))
     assert "for the bot's admins" in fake.replies_to(ADMIN_ID + 600)[0].params["text"]
@@ -177,7 +159,7 @@ def test_train_runs_while_photos_are_answered(loop_bot, mnist, models_copy):
     assert report.files["photo"].startswith(b"\x89PNG") and report.params["chat_id"] == ADMIN_ID
     now = (models_copy / CURRENT_FILE).read_text()
     assert now != before and (models_copy / PREVIOUS_FILE).read_text().strip() == before.strip()
-    with _db(loop_bot) as db:
+    with _db(training_bot) as db:
         assert db.execute("SELECT status FROM training_runs").fetchall()[-1][0] == "installed"
 
 
@@ -200,8 +182,8 @@ def test_failing_training_keeps_the_model(fake_telegram, tmp_path, models_copy):
         assert process.stop() == 0
 
 
-def test_rollback_switches_models_without_restart(loop_bot, models_copy):
-    fake = loop_bot.fake
+def test_rollback_switches_models_without_restart(training_bot, models_copy):
+    fake = training_bot.fake
     current = resolve_version_dir(models_copy)
     older = models_copy / "20000101T000000Z"
     shutil.copytree(current, older)
@@ -235,8 +217,8 @@ def test_interrupted_training_is_reported_after_restart(fake_telegram, tmp_path,
         assert restarted.stop() == 0
 
 
-def test_train_cancel_stops_the_run(loop_bot, models_copy):
-    fake = loop_bot.fake
+def test_train_cancel_stops_the_run(training_bot, models_copy):
+    fake = training_bot.fake
     before = (models_copy / CURRENT_FILE).read_text()
     fake.push(fake.command(ADMIN_ID, "/train 20"))
     fake.calls_with_text("Training started")

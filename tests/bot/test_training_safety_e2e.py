@@ -17,7 +17,7 @@ import pytest
 
 from digitbot.testkit.bot_process import ADMIN_ID, BotProcess
 from digitbot.testkit.photos import digit_photo
-from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, SHIPPED_MODELS_DIR, resolve_version_dir
+from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, resolve_version_dir
 
 pytestmark = pytest.mark.slow
 
@@ -51,13 +51,6 @@ def _wait_gone(pid: int, timeout: float = 60) -> None:
 def _runs(bot: BotProcess) -> list[tuple]:
     with sqlite3.connect(bot.env["DATA_DIR"] + "/digitbot.sqlite3") as db:
         return db.execute("SELECT id, status FROM training_runs ORDER BY id").fetchall()
-
-
-@pytest.fixture
-def models_copy(tmp_path):
-    target = tmp_path / "models"
-    shutil.copytree(SHIPPED_MODELS_DIR, target)
-    return target
 
 
 def test_two_train_commands_at_once_start_one_run(fake_telegram, tmp_path, models_copy, small_mnist_file):
