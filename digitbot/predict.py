@@ -12,6 +12,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recognizer.recognizer import Recognition
 
 EXIT_OK = 0
 EXIT_ALL_FAILED = 1
@@ -50,10 +54,29 @@ def problem(file: Path, error: Exception) -> str:
     return _DECODE_PROBLEMS.get(type(error).__name__, "the picture could not be decoded")
 
 
+def describe(recognition: Recognition) -> str:
+    """One human line: '7 (98%)', '1500 (91%)', 'unsure: 49 (52%); digit 1 might be 4 or 7; or 499'."""
+    from recognizer.recognizer import Status  # noqa: PLC0415 - the recognizer loads only when a file is read
+
+    if recognition.status == Status.NO_DIGIT:
+        return "no digit found"
+    text = f"{recognition.number} ({recognition.confidence:.0%})"
+    if recognition.status == Status.UNSURE:
+        parts = [f"unsure: {text}"]
+        for position in recognition.doubtful:
+            others = " or ".join(str(d) for d, p in recognition.digits[position].top3[1:] if p >= 0.01)
+            if others:
+                parts.append(f"digit {position + 1} might be {others}")
+        readings = [number for number, share in recognition.alternatives if number and share >= 0.02]
+        if readings:
+            parts.append("or " + ", ".join(readings[:3]))
+        text = "; ".join(parts)
+    return text
+
+
 def run(args: argparse.Namespace) -> int:
     """Read every file; return the exit code (see the module docstring)."""
     from recognizer import ImageDecodeError, ModelError, Recognizer  # noqa: PLC0415 - only when chosen
-    from recognizer.cli import describe  # noqa: PLC0415
 
     try:
         recognizer = Recognizer.load(args.models_dir)
