@@ -16,6 +16,11 @@ import numpy as np
 
 EPSILON = 1e-6
 SIGNALS = ("share", "weakest digit", "weakest piece", "digits", "digit height", "contrast")
+# The signals the map is fitted on; the others keep weight 0. The digit count is left out: the share
+# already multiplies every digit's belief, and a separate count term fitted on synthetic numbers
+# learned "more digits, more sure": long numbers came out overconfident and single digits underconfident
+# (README, "Synthetic numbers": calibration error by length, with and without it).
+FITTED_SIGNALS = ("share", "weakest digit", "weakest piece", "digit height", "contrast")
 
 
 def signals(share: float, weakest_digit: float, weakest_piece: float, digits: int, digit_height_px: float,

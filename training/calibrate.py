@@ -5,18 +5,30 @@ things are fitted on them: how much the piece network's belief weighs against th
 in the search (the weight that reads most numbers right), and the logistic map from the reading's
 signals to the probability that the answer is exactly right (``recognizer.confidence``). The dev
 photos are never used here; they only check the result (``bench/photo_accuracy.py``).
+
+Training runs this on every fresh model. ``python -m training.calibrate`` runs it again on the model in
+use and publishes the result as a new version with the same networks, for when the fit itself changes.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from recognizer.confidence import Calibration
+from recognizer.confidence import FITTED_SIGNALS, SIGNALS, Calibration
 from recognizer.decode import ImageDecodeError
+from recognizer.model_store import MANIFEST_FILE, ModelError, ModelStore, read_manifest
 from recognizer.preprocess import Found, find_candidates
 from recognizer.recognizer import Recognizer
+from training.config import TrainConfig
+from training.data import DataError, MnistData, load_mnist, split_validation
 from training.numbers import GlyphSource, LayoutConfig, compose, random_label
 from training.scenes import render
 
@@ -59,6 +71,15 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) 
     return w[:-1], float(w[-1])
 
 
+def fit_calibration(signals: np.ndarray, right: np.ndarray) -> Calibration:
+    """The logistic map over ``FITTED_SIGNALS`` (rows of ``signals`` hold all of ``SIGNALS``); weight 0 elsewhere."""
+    columns = [SIGNALS.index(name) for name in FITTED_SIGNALS]
+    fitted, bias = fit_logistic(signals[:, columns], right)
+    weights = np.zeros(len(SIGNALS))
+    weights[columns] = fitted
+    return Calibration(tuple(float(w) for w in weights), bias)
+
+
 def calibrate(recognizer: Recognizer, photos: list[HeldOutPhoto]) -> tuple[float, Calibration, dict]:
     """The piece weight that reads most photos exactly, and the confidence map fitted at that weight."""
     exact = {}
@@ -71,8 +92,58 @@ def calibrate(recognizer: Recognizer, photos: list[HeldOutPhoto]) -> tuple[float
         if recognition.signals is not None:
             signals.append(recognition.signals)
             right.append(recognition.number == photo.label)
-    weights, bias = fit_logistic(np.array(signals), np.array(right, np.float64))
-    calibration = Calibration(tuple(float(w) for w in weights), bias)
+    calibration = fit_calibration(np.array(signals), np.array(right, np.float64))
     figures = {"photos": len(photos), "exact_by_piece_weight": {str(w): round(a, 4) for w, a in exact.items()},
                "piece_weight": weight, "exact": round(exact[weight], 4)}
     return weight, calibration, figures
+
+
+def recalibrate(store: ModelStore, data: MnistData, photos: int, make_current: bool = True) -> tuple[Path, dict]:
+    """Refit the piece weight and the confidence map of the model in use; publish them as a new version.
+
+    The networks are copied unchanged, so this costs minutes, not a training run: what changes is only
+    what the manifest says about weighing and trusting them. The held-out photos are the ones training
+    calibrates on (the same validation digits and seed), ``photos`` of them.
+    """
+    cfg = TrainConfig()
+    source = store.current_dir()
+    manifest = read_manifest(source)
+    recognizer = Recognizer.load(store.path)
+    _, _, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
+    weight, calibration, figures = calibrate(recognizer, held_out_photos(x_val, y_val, photos, cfg.seed + 2))
+    now = dt.datetime.now(dt.timezone.utc)
+    manifest.update(version=now.strftime("%Y%m%dT%H%M%SZ"), created_at=now.isoformat(timespec="seconds"),
+                    piece_weight=weight, calibration=calibration.to_manifest(), recalibrated_from=source.name)
+    manifest.setdefault("reader", {})["calibration"] = figures
+    with store.publish(manifest["version"], make_current=make_current) as stage:
+        for file in source.iterdir():
+            if file.is_file() and file.name != MANIFEST_FILE:
+                shutil.copy2(file, stage / file.name)
+        (stage / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return store.version_dir(manifest["version"]), manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.calibrate", description=recalibrate.__doc__)
+    parser.add_argument("--data", help="MNIST .npz (Keras layout); default $MNIST_PATH, else Keras's download")
+    parser.add_argument("--models-dir", type=Path, help="the models directory (default $MODEL_DIR or models/)")
+    parser.add_argument("--photos", type=int, default=3000, help="held-out synthetic photos (default %(default)s)")
+    parser.add_argument("--keep-current", action="store_true", help="publish without putting it in use")
+    args = parser.parse_args(argv)
+    if args.photos < 20:
+        parser.error("--photos must be at least 20 (a fit on fewer says nothing)")
+    try:
+        data = load_mnist(args.data)
+        version_dir, manifest = recalibrate(ModelStore(args.models_dir), data, args.photos, not args.keep_current)
+    except (DataError, ModelError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    figures = manifest["reader"]["calibration"]
+    print(f"model {manifest['version']} (recalibrated from {manifest['recalibrated_from']}): piece weight "
+          f"{manifest['piece_weight']}, {figures['exact']:.1%} of {figures['photos']} held-out photos read exactly; "
+          f"written to {version_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

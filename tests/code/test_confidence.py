@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recognizer.confidence import SIGNALS, Calibration, signals
+from recognizer.confidence import FITTED_SIGNALS, SIGNALS, Calibration, signals
 from recognizer.evaluation import Answer, expected_calibration_error, summarise
-from training.calibrate import fit_logistic
+from training.calibrate import fit_calibration, fit_logistic
 
 
 def test_logistic_fit_recovers_known_weights():
@@ -56,3 +56,17 @@ def test_summary_counts_ok_answers_and_averages_per_group():
     assert figures["answered_ok"] == 0.5
     assert figures["ok_right"] == 0.5
     assert figures["per_group"] == {"a": "1/2", "b": "1/2"}
+
+
+def test_the_fit_leaves_the_digit_count_out_even_where_it_predicts():
+    """Answers with more digits are right more often here; the map still gives the count no weight."""
+    rng = np.random.default_rng(2)
+    rows = np.array([signals(rng.uniform(0.05, 0.95), rng.uniform(0.5, 1), rng.uniform(0.5, 1),
+                             int(rng.integers(1, 9)), rng.uniform(20, 200), rng.uniform(0.2, 1)) for _ in range(4000)])
+    digits = SIGNALS.index("digits")
+    right = (rng.random(len(rows)) < 1 / (1 + np.exp(-(rows[:, 0] + 6 * rows[:, digits] - 3)))).astype(float)
+    assert fit_logistic(rows, right)[0][digits] > 3  # a free fit would lean on the count
+    calibration = fit_calibration(rows, right)
+    assert calibration.weights[digits] == 0.0
+    assert set(FITTED_SIGNALS) < set(SIGNALS) and "digits" not in FITTED_SIGNALS
+    assert all(calibration.weights[SIGNALS.index(name)] != 0.0 for name in FITTED_SIGNALS)

@@ -77,7 +77,7 @@ def test_feedback_on_a_misread_style_is_learned(tmp_path, mnist, mnist_path):
     scores = done["scores"]
     assert scores["current"]["mnist"] == pytest.approx(base_mnist, abs=1e-4)
     assert scores["candidate"]["mnist"] == pytest.approx(new_mnist, abs=1e-4)
-    # Measured (shipped model 20261129T214308Z, 2 cores): held-out bubble digits 51.0% -> 82.0%, MNIST
+    # Measured (shipped networks of 20261129T214308Z, 2 cores): held-out bubble digits 51.0% -> 82.0%, MNIST
     # 99.28% -> 99.08%, installed; with misread digits in 30 copies weighing 30 confirmed ones (issue 13):
     # 51.0% -> 89.0%, MNIST 99.28% -> 99.16%, bubble digits of the test set 58.3% -> 85.5%, installed.
     # A candidate that learned the style this well at that cost is what the loop exists to install; a
