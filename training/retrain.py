@@ -11,7 +11,9 @@ the feedback samples together weighted as 25% of the MNIST digits (``FEEDBACK_SH
 of them matter. Within that share a digit the model misread and a user corrected is trained on in
 ``CORRECTION_COPIES`` copies, each augmented afresh every epoch, weighing ``CORRECTION_FACTOR`` confirmed
 digits: a handful of corrections among hundreds of confirmations must move the model, while the
-confirmations keep it from forgetting. One sample in five (by id) is held out. The
+confirmations keep it from forgetting. Corrections of the count of digits (``FeedbackSamples.miscounts``)
+label no digit and are not trained on yet: this run teaches the digit network, not the cutting. One
+sample in five (by id) is held out. The
 candidate is published beside the current model, compared with it on the MNIST test set and on the
 held-out feedback, and switched in only if it is not worse on either beyond noise (MNIST within 0.2
 point, ``MNIST_TOLERANCE``; the held-out feedback within two standard errors of the difference, see
