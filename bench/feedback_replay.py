@@ -11,8 +11,10 @@ of the others, a share of each writer's photos is sent as feedback: every photo 
 is confirmed with ✅, a wrong digit is corrected with ✏️ and the keypad, a wrong count of digits by
 typing the right number (the only way a user can), and an answer of "no digit" (no buttons) gets
 nothing. Then the admin sends ``/train N``; while it trains, photos keep coming and their reply delays
-are measured. Afterwards every photo is re-read with the model in use before and after (in this
-process, the same recognizer the bot runs), and the MNIST test set is read by both.
+are measured, and the training process's CPU time is read from /proc (wall time on a shared machine
+says as much about the neighbours). Afterwards every photo is re-read by the model in use before and
+by the candidate the run trained (in this process, the same recognizer the bot runs), whether or not
+the install rule took it, and the MNIST test set is read by both.
 
 The figures, before -> after, for: corrected digits the run trained on, corrected digits it held out
 (the bot's own split, sample id % 5), confirmed ones, the same writers' photos that were not sent,
@@ -43,11 +45,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import mnist_path, photos_dir, save  # noqa: E402
+from bench.bot_load import process_cpu_s  # noqa: E402
 from bench.photo_accuracy import labelled_photos  # noqa: E402
 from digitbot.testkit.bot_process import ADMIN_ID, TOKEN, BotProcess  # noqa: E402
 from digitbot.testkit.fake_telegram import Call, FakeTelegram  # noqa: E402
 from recognizer import ImageDecodeError, Recognizer  # noqa: E402
-from recognizer.model_store import SHIPPED_MODELS_DIR  # noqa: E402
+from recognizer.model_store import SHIPPED_MODELS_DIR, ModelStore  # noqa: E402
 from training.contract import HOLDOUT_EVERY  # noqa: E402
 from training.retrain import HeldOutChanges  # noqa: E402
 
@@ -67,7 +70,7 @@ class Photo:
     action: str = ""  # confirmed, corrected (keypad), miscount (typed), none (no buttons: "no digit")
     held_out: bool = False  # its sample was held out by /train (corrected digits only)
     before: str = ""  # read by the model in use before /train (this process)
-    after: str = ""  # ... and after
+    after: str = ""  # ... and by the candidate /train made (installed or not)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -77,6 +80,7 @@ class Replay:
     def __init__(self, fake: FakeTelegram, bot: BotProcess) -> None:
         self.fake = fake
         self.bot = bot
+        self.train_cpu_s = 0.0  # of the training process, last seen while /train ran
 
     def _wait(self, start: int, chat_id: int, methods: tuple[str, ...], text: str = "",
               timeout: float = WAIT_S) -> Call:
@@ -120,6 +124,21 @@ class Replay:
         self._wait(start, user, ("sendMessage",), f"saved the right answer: {label}")
         return "miscount"
 
+    def training_cpu_s(self) -> float | None:
+        """CPU seconds (user + system, all threads) of the bot's training process so far; None if there is none.
+
+        Wall time on a shared machine says as much about the neighbours as about /train; CPU time does not."""
+        assert self.bot.process is not None
+        pid = self.bot.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            for child in children:
+                if "training.retrain" in Path(f"/proc/{child}/cmdline").read_text().replace("\0", " "):
+                    return process_cpu_s(int(child))
+        except OSError:
+            return None
+        return None
+
     def train(self, epochs: int, probes: list[bytes], every_s: float = 3.0) -> tuple[str, float, list[float]]:
         """/train as the admin; the final message, the run's seconds, and reply delays of photos sent meanwhile."""
         start, started = len(self.fake.calls), time.monotonic()
@@ -134,6 +153,7 @@ class Replay:
         delays: list[float] = []
         probe = 0
         while not final(list(self.fake.calls)):
+            self.train_cpu_s = self.training_cpu_s() or self.train_cpu_s
             if time.monotonic() - started > 1800:
                 raise SystemExit("/train did not finish in 30 minutes; see the bot's log")
             if probes:
@@ -218,6 +238,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--probes", type=int, default=10, help="photos that time the replies while /train runs")
+    parser.add_argument("--name", default="feedback_replay", help="results file: bench/results/NAME.json")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
 
@@ -271,7 +292,13 @@ def main() -> None:
             if bot.process is not None and bot.process.poll() is None:
                 bot.stop()
         print(f"replayed {len(feedback)} photos in {replay_s:.0f} s; /train {args.epochs}: {train_s:.0f} s", flush=True)
-        before_model, after_model = Recognizer.load(SHIPPED_MODELS_DIR), Recognizer.load(models)
+        shipped = ModelStore(SHIPPED_MODELS_DIR).current()
+        candidates = sorted(v for v in ModelStore(models).versions() if v != shipped)
+        if not candidates:
+            raise SystemExit(f"/train left no candidate: {final}")
+        installed = ModelStore(models).current() == candidates[-1]
+        before_model = Recognizer.load(SHIPPED_MODELS_DIR)
+        after_model = Recognizer.load(ModelStore(models).version_dir(candidates[-1]))
         for photo in photos:
             photo.before, photo.after = read(before_model, photo), read(after_model, photo)
         mnist = {"before": mnist_accuracy(before_model, mnist_path()),
@@ -291,8 +318,9 @@ def main() -> None:
         "command": " ".join(sys.argv), "seed": args.seed, "epochs": args.epochs, "writers": writers,
         "holdout_writers": holdout, "feedback_photos": len(feedback),
         "actions": {a: sum(p.action == a for p in feedback) for a in ("confirmed", "corrected", "miscount", "none")},
-        "model_before": before_model.version, "model_after": after_model.version, "final_message": final,
-        "replay_seconds": replay_s, "train_seconds": train_s,
+        "model_before": before_model.version, "candidate": after_model.version, "installed": installed,
+        "final_message": final,
+        "replay_seconds": replay_s, "train_seconds": train_s, "train_cpu_seconds": replay.train_cpu_s,
         "reply_delay_s": {"feedback_p50": float(np.median(delays)), "feedback_max": float(max(delays)),
                           "during_train": train_delays},
         "sets": {name: figures(chosen) for name, chosen in sets.items()},
@@ -307,17 +335,20 @@ def main() -> None:
     results["other_writers_per_writer"] = {w: [sum(b for b, _ in v), sum(a for _, a in v), len(v)]
                                            for w, v in per_writer.items()}
 
-    print(f"\n{'set':<40} {'n':>4}  {'right':<12} {'accuracy':<17} {'(2 SE)':>7}  {'digit err':<9} {'seg. err'}")
+    state = 'installed' if installed else 'NOT installed'
+    print(f"\nbefore: the model in use; after: the candidate /train made ({state})")
+    print(f"{'set':<40} {'n':>4}  {'right':<12} {'accuracy':<17} {'(2 SE)':>7}  {'digit err':<9} {'seg. err'}")
     for name, f in results["sets"].items():
         print(row(name, f))
     print(f"{'MNIST test':<40} {10000:>4}  {'':12} {mnist['before']:>6.2%} -> {mnist['after']:<6.2%} "
           f"±{results['mnist_test']['noise_two_se']:.2%}")
-    print(f"\n/train {args.epochs}: {train_s:.0f} s; replies while it ran: "
+    print(f"\n/train {args.epochs}: {train_s:.0f} s ({replay.train_cpu_s:.0f} s of CPU in the training process, "
+          f"last seen before it ended); replies while it ran: "
           + (f"max {max(train_delays):.2f} s, median {np.median(train_delays):.2f} s over {len(train_delays)}"
              if train_delays else "none sent"))
     print(f"final message: {final}")
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
-    print(f"saved {save('feedback_replay', results)}")
+    print(f"saved {save(args.name, results)}")
 
 
 if __name__ == "__main__":
