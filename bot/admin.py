@@ -42,6 +42,8 @@ def stats_text(lang: str, figures: Stats, feedback: FeedbackStats, manifest: dic
                           digits=texts.counted(lang, "digits_count", feedback.samples))
                if feedback.accuracy is not None else texts.text(lang, "none_yet"))
     return message + texts.text(lang, "feedback_stats", confirmed=feedback.confirmed, corrected=feedback.corrected,
+                                miscounted=texts.text(lang, "feedback_miscounted", count=feedback.miscounted)
+                                if feedback.miscounted else "",
                                 accuracy=overall, per_digit=per_digit or texts.text(lang, "none_yet"))
 
 

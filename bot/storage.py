@@ -91,6 +91,27 @@ MIGRATIONS: list[str] = [
         language TEXT NOT NULL
     );
     """,
+    # 4 -> 5: corrections of the count of digits (a digit too many or too few) label no sample, so each is
+    # kept whole, to teach the cutting later: the answer given, the right number, the 28x28 inputs of the
+    # answer, and the writing's picture (answers.writing, a PNG; NULL for answers stored before it). Those
+    # already given are copied in from the answers they corrected.
+    """
+    ALTER TABLE answers ADD COLUMN writing BLOB;
+    CREATE TABLE miscounts (
+        feedback_id INTEGER PRIMARY KEY REFERENCES feedback (id),
+        answer_id INTEGER NOT NULL UNIQUE REFERENCES answers (id),
+        created_at REAL NOT NULL,
+        user_hash TEXT NOT NULL,
+        answer_number TEXT NOT NULL,
+        label TEXT NOT NULL,
+        inputs BLOB,
+        writing BLOB
+    );
+    INSERT INTO miscounts (feedback_id, answer_id, created_at, user_hash, answer_number, label, inputs, writing)
+        SELECT f.id, f.answer_id, f.created_at, f.user_hash, a.number, f.label, a.inputs, a.writing
+        FROM feedback f JOIN answers a ON a.id = f.answer_id
+        WHERE length(f.label) != length(a.number);
+    """,
 ]
 
 
@@ -115,6 +136,7 @@ class FeedbackStats:
     confirmed: int
     corrected: int
     samples: int
+    miscounted: int  # corrections of the count of digits (kept in ``miscounts``, no samples)
     accuracy: float | None  # share of feedback-labelled digits the model had right
     per_digit_accuracy: dict[int, float]
     confusion: np.ndarray  # (10, 10): rows the true digit, columns what the model said
@@ -211,7 +233,8 @@ class Storage:
         """Store a confirmation or correction and its labelled samples, once per answer, all or nothing.
 
         Returns False when the answer already has feedback (a double press, a second device) or is
-        gone. Samples are stored only when the label has one digit per model input.
+        gone. Samples are stored only when the label has one digit per model input; a label with another
+        count of digits (a digit too many or too few) is kept whole in ``miscounts`` instead.
 
         Raises:
             ValueError: ``label`` is not a number of ASCII digits (see ``is_number``), or the stored
@@ -237,6 +260,11 @@ class Storage:
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [(cursor.lastrowid, now, user, images_blob(digit.image), int(true), digit.digit,
                           digit.confidence) for digit, true in zip(answer.digits, label)])
+                else:
+                    db.execute("INSERT INTO miscounts (feedback_id, answer_id, created_at, user_hash, answer_number,"
+                               " label, inputs, writing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               (cursor.lastrowid, answer_id, now, user, answer.number, label,
+                                images_blob(answer.images), answer.writing))
                 db.execute("DELETE FROM corrections WHERE answer_id = ?", (answer_id,))
         except sqlite3.IntegrityError:  # feedback exists already: the transaction was rolled back
             return False
@@ -297,20 +325,21 @@ class Storage:
         with self._lock:
             verdicts = dict(self._db.execute("SELECT verdict, COUNT(*) FROM feedback GROUP BY verdict").fetchall())
             pairs = np.array(self._db.execute("SELECT label, predicted FROM samples").fetchall(), np.int64)
+            miscounted = self._db.execute("SELECT COUNT(*) FROM miscounts").fetchone()[0]
         confusion = confusion_matrix(pairs[:, 0], pairs[:, 1]) if len(pairs) else confusion_matrix([], [])
         return FeedbackStats(verdicts.get(Verdict.RIGHT, 0), verdicts.get(Verdict.WRONG, 0), len(pairs),
-                             accuracy(confusion), per_digit_accuracy(confusion), confusion)
+                             int(miscounted), accuracy(confusion), per_digit_accuracy(confusion), confusion)
 
     def feedback_samples(self) -> FeedbackSamples:
         """All feedback as a training run takes it: the labelled samples, and the corrections of the count
-        of digits (a digit too many or too few), which label no sample."""
+        of digits (a digit too many or too few), which label no sample (their writing's picture stays in
+        the database: no training uses it yet)."""
         with self._lock:
             samples = self._db.execute(
                 "SELECT s.id, s.image, s.label, s.predicted, s.confidence, f.verdict, f.answer_id, s.user_hash,"
                 " s.created_at FROM samples s JOIN feedback f ON f.id = s.feedback_id ORDER BY s.id").fetchall()
             miscounted = self._db.execute(
-                "SELECT f.answer_id, a.number, f.label, a.inputs FROM feedback f JOIN answers a ON a.id = f.answer_id"
-                " WHERE length(f.label) != length(a.number) ORDER BY f.id").fetchall()
+                "SELECT answer_id, answer_number, label, inputs FROM miscounts ORDER BY feedback_id").fetchall()
         names = ("sample_ids", "images", "labels", "predicted", "confidence", "verdicts", "answer_ids", "users",
                  "created_at")
         rows = [dict(zip(names, row)) for row in samples]

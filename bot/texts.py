@@ -72,8 +72,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_no_digit": "{count} with no digit",
         "none_yet": "none yet",
         "latency": "median {p50:.0f} ms, 95% within {p95:.0f} ms",
-        "feedback_stats": "\n\n🗳 Feedback\nConfirmed: {confirmed}, corrected: {corrected}\n"
+        "feedback_stats": "\n\n🗳 Feedback\nConfirmed: {confirmed}, corrected: {corrected}{miscounted}\n"
                           "Accuracy from feedback: {accuracy}\nPer digit (right of given): {per_digit}",
+        "feedback_miscounted": " ({count} with a digit too many or too few: kept, not yet learnt from)",
         "feedback_accuracy": "{accuracy} of {digits}",
         "digits_count": "{count} digit|{count} digits",
         "samples_count": "{count} sample|{count} samples",
@@ -193,8 +194,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "status_no_digit": "没有数字 {count} 张",
         "none_yet": "暂无",
         "latency": "中位数 {p50:.0f} 毫秒，95% 在 {p95:.0f} 毫秒以内",
-        "feedback_stats": "\n\n🗳 反馈\n确认正确：{confirmed}，改正：{corrected}\n"
+        "feedback_stats": "\n\n🗳 反馈\n确认正确：{confirmed}，改正：{corrected}{miscounted}\n"
                           "根据反馈的准确率：{accuracy}\n各数字（答对/反馈数）：{per_digit}",
+        "feedback_miscounted": "（其中 {count} 次多读或少读了数字：已保存，暂不用于训练）",
         "feedback_accuracy": "{accuracy}（共 {digits}）",
         "digits_count": "{count} 个数字",
         "samples_count": "{count} 个样本",

@@ -54,6 +54,7 @@ class Recognition:
     seconds: float = 0.0
     alternatives: list[tuple[str, float]] = field(default_factory=list)  # other readings, likeliest first
     signals: np.ndarray | None = field(default=None, repr=False)  # what the confidence was computed from
+    writing: np.ndarray | None = field(default=None, repr=False)  # all the ink at MNIST's scale (writing_image)
 
     @property
     def doubtful(self) -> list[int]:
@@ -135,7 +136,8 @@ class Recognizer:
         readings = best_readings(cands, digit_probs, piece_probs, weight)
         written = [r for r in readings if r.number]
         if not written:
-            return Recognition(Status.NO_DIGIT, "", readings[0].share if readings else 1.0, [])
+            return Recognition(Status.NO_DIGIT, "", readings[0].share if readings else 1.0, [],
+                               writing=cands.writing)
         # Ink was found in a photo sent to be read: when "nothing written" is believed most (a lone 1
         # looks much like a ruled line or the paper's edge), the best number is still the best answer,
         # given only as a guess, rather than "no digit" said with confidence.
@@ -155,4 +157,5 @@ class Recognizer:
             confidence = min(confidence, 1.0 - readings[0].share)
         status = Status.OK if confidence >= UNSURE_BELOW and not nothing_believed_most else Status.UNSURE
         alternatives = [(r.number, r.share) for r in written if r is not best][:ALTERNATIVES]
-        return Recognition(status, best.number, confidence, digits, alternatives=alternatives, signals=evidence)
+        return Recognition(status, best.number, confidence, digits, alternatives=alternatives, signals=evidence,
+                           writing=cands.writing)

@@ -32,6 +32,11 @@ GRID_STEP = 0.17  # extra cut candidates every this many digit heights, for curs
 CONTEXT_ROWS, CONTEXT_COLS = 12, 20  # the thumbnail of the ink around a piece
 CONTEXT_HEIGHT, CONTEXT_WIDTH = 1.6, 2.6  # ...covering this many digit heights around its centre
 SHAPE_FEATURES = 19
+# The writing as one small picture (``writing_image``): kept with a stored answer so that a correction of the
+# count of digits can teach the cutting later. Its digits are as tall as MNIST's (20 px), within a bounded size.
+WRITING_DIGIT_PX = 20
+WRITING_MARGIN_PX = 4
+WRITING_MAX_ROWS, WRITING_MAX_COLS = 96, 768
 FEATURE_COUNT = SHAPE_FEATURES + CONTEXT_ROWS * CONTEXT_COLS
 
 
@@ -94,6 +99,7 @@ class Candidates:
     digit_height: float  # how tall the writing's digits are, in pixels of the image searched
     stroke_width: float  # their typical pen width, in the same pixels
     contrast: float  # the ink's typical darkness against the paper, 0 to 1
+    writing: np.ndarray | None = None  # uint8 (rows, cols): all the strokes at MNIST's scale, 255 = ink
 
     @property
     def mnist(self) -> np.ndarray:
@@ -301,7 +307,28 @@ def candidates(ink: Ink, found: list[Stroke] | None = None) -> Candidates | None
     context_cells = _thumbnails(context.integral, np.array([p.box for p in pieces], np.float64), height)
     for piece, cells in zip(pieces, context_cells):
         piece.features = np.concatenate([piece.features, cells])
-    return Candidates(len(parts), pieces, height, context.stroke, context.typical_strength / 255.0)
+    return Candidates(len(parts), pieces, height, context.stroke, context.typical_strength / 255.0,
+                      writing_image(mask, found, height))
+
+
+def writing_image(mask: np.ndarray, found: list[Stroke], height: float) -> np.ndarray:
+    """All the strokes in the box around them, scaled so the digits are as tall as MNIST's, 255 = ink.
+
+    The pieces' 28x28 inputs cannot say where a cut went wrong (a digit read as two, two as one); the
+    whole writing can, so this is what is kept to learn the cutting from a correction of the count of
+    digits. Anti-aliased like MNIST; shrunk further when the writing is very wide or tall.
+    """
+    x0, y0 = min(s.x for s in found), min(s.y for s in found)
+    x1, y1 = max(s.right for s in found), max(s.bottom for s in found)
+    crop = mask[y0:y1, x0:x1].astype(np.float32)
+    inner_rows, inner_cols = WRITING_MAX_ROWS - 2 * WRITING_MARGIN_PX, WRITING_MAX_COLS - 2 * WRITING_MARGIN_PX
+    scale = min(WRITING_DIGIT_PX / max(height, 1.0), inner_rows / crop.shape[0], inner_cols / crop.shape[1])
+    rows, cols = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
+    small = cv2.resize(crop, (cols, rows), interpolation=cv2.INTER_AREA)
+    image = np.zeros((rows + 2 * WRITING_MARGIN_PX, cols + 2 * WRITING_MARGIN_PX), np.uint8)
+    image[WRITING_MARGIN_PX:-WRITING_MARGIN_PX, WRITING_MARGIN_PX:-WRITING_MARGIN_PX] = np.clip(
+        small * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return image
 
 
 def _typical_stroke(labels: np.ndarray, found: list[Stroke]) -> float:

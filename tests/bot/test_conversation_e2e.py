@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+from bot.answers import writing_of
+from digitbot.testkit.bot_process import ADMIN_ID
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +64,15 @@ def test_a_typed_correction_closes_the_keypad_under_its_answer(bot, two_digit_ph
     assert closed.params["message_id"] == message["message_id"]
     assert closed.params["text"].startswith("72") and "saved the right answer: 140" in closed.params["text"]
     assert list(_buttons(closed.params["reply_markup"])) == ["🔍 What I saw"]  # the keypad is gone
+    with sqlite3.connect(Path(bot.env["DATA_DIR"]) / "digitbot.sqlite3") as db:  # kept whole, for the cutting
+        kept = db.execute("SELECT answer_number, label, length(inputs), writing FROM miscounts WHERE label = '140'"
+                          ).fetchall()
+    assert [row[:3] for row in kept] == [("72", "140", 2 * 28 * 28)]
+    writing = writing_of(kept[0][3])
+    assert writing.shape[0] < 60 and writing.shape[1] > writing.shape[0] and writing.max() == 255  # "72", small
+    fake.push(fake.command(ADMIN_ID, "/stats"))
+    stats = fake.calls_with_text("with a digit too many or too few", "sendMessage", timeout=30)[-1]
+    assert re.search(r"corrected: \d+ \(\d+ with a digit too many or too few", stats.params["text"])
 
 
 def test_backspace_and_cancel_on_the_keypad(bot, two_digit_photo):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.answers import COLUMNS, StoredAnswer
+from bot.answers import COLUMNS, StoredAnswer, writing_of
 from recognizer import DigitResult, Recognition, Status
 from recognizer.debug import ENLARGE, caption, inputs_picture
 
@@ -43,3 +43,16 @@ def test_what_i_saw_shows_each_input_with_its_caption():
     assert inputs_picture([], []).shape == (28 * ENLARGE, 28 * ENLARGE, 3)  # "no digit"
     with pytest.raises(ValueError):
         inputs_picture(answer.images, ["only one caption"])
+
+
+def test_the_writing_is_stored_as_a_png_and_reads_back():
+    writing = np.zeros((28, 50), np.uint8)
+    writing[4:24, 8:12] = 255
+    recognized = recognition()
+    recognized.writing = writing
+    answer = StoredAnswer.of(recognized, chat_id=5, model_version="v7")
+    row = dict(zip(COLUMNS, answer.to_row()))
+    assert row["writing"].startswith(b"\x89PNG") and len(row["writing"]) < writing.size  # small, lossless
+    back = StoredAnswer.from_row({"id": 3, **row})
+    np.testing.assert_array_equal(writing_of(back.writing), writing)
+    assert StoredAnswer.of(recognition(), chat_id=5, model_version="v7").writing is None  # none found, none kept

@@ -10,6 +10,10 @@ from recognizer.segment import (
     FEATURE_COUNT,
     MAX_ATOMS_PER_PIECE,
     WIDEST_PIECE,
+    WRITING_DIGIT_PX,
+    WRITING_MARGIN_PX,
+    WRITING_MAX_COLS,
+    WRITING_MAX_ROWS,
     Stroke,
     candidates,
     digit_height,
@@ -97,3 +101,27 @@ def test_strokes_running_into_the_border_do_not_set_the_digit_height():
 
 def test_a_blank_page_has_no_candidates():
     assert candidates(find_ink(page())) is None
+
+
+def test_the_writing_is_kept_whole_at_mnist_scale():
+    """A correction of the count of digits needs all the ink, not the pieces the reading chose."""
+    image = page()
+    draw_one(image, 60)
+    draw_zero(image, 120)
+    writing = candidates(find_ink(image)).writing
+    assert writing.dtype == np.uint8 and writing.max() == 255
+    margin = WRITING_MARGIN_PX
+    rows = np.flatnonzero(writing.max(axis=1))
+    assert rows[0] == margin and rows[-1] == writing.shape[0] - margin - 1  # cropped to the ink
+    assert abs(len(rows) - WRITING_DIGIT_PX) <= 2  # the digits as tall as MNIST's
+    cols = np.flatnonzero(writing.max(axis=0))
+    gap = np.flatnonzero(writing[:, cols[0]:cols[-1]].max(axis=0) == 0)
+    assert len(gap) >= 3  # the 1 and the 0 stay apart: the cutting can be learnt from it
+
+
+def test_a_very_wide_writing_is_shrunk_to_its_bound():
+    image = page(width=4400, height=200)
+    for left in range(40, 4300, 120):
+        draw_zero(image, left)
+    writing = candidates(find_ink(image)).writing
+    assert writing.shape[1] == WRITING_MAX_COLS and writing.shape[0] < WRITING_MAX_ROWS  # 36 zeros: 1,000 cols

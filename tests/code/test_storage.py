@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from bot.answers import StoredAnswer, StoredDigit
+from bot.answers import StoredAnswer, StoredDigit, writing_of, writing_png
 from bot.storage import MAX_NUMBER_DIGITS, Storage, is_number
 from recognizer import Status
 
@@ -165,3 +165,23 @@ def test_a_typed_correction_is_taken_only_within_ten_minutes_of_wrong(storage, t
     assert storage.pending_correction(42) == answer_id
     _started_ago(tmp_path / "db.sqlite3", answer_id, 20)  # 610 s ago now
     assert storage.pending_correction(42) is None
+
+
+def test_a_correction_of_the_count_of_digits_is_kept_whole_with_the_writing(storage, tmp_path):
+    """It labels no sample, so the answer given, the right number, the inputs and the writing are kept."""
+    writing = np.zeros((28, 60), np.uint8)
+    writing[4:24, 10:14] = 255
+    images = np.full((2, 28, 28), 3, np.uint8)
+    answer = _stored("18", (0.9, 0.6), images)
+    answer = StoredAnswer(**{**answer.__dict__, "writing": writing_png(writing)})
+    miscounted, fixed = storage.record_answer(4, answer), _answer(storage)
+    assert storage.record_feedback(miscounted, 4, "wrong", "1")
+    assert storage.record_feedback(fixed, 4, "wrong", "4")  # the same count: a sample, not a miscount
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        rows = db.execute("SELECT answer_id, answer_number, label, inputs, writing FROM miscounts").fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [(miscounted, "18", "1")]
+    np.testing.assert_array_equal(np.frombuffer(rows[0][3], np.uint8).reshape(-1, 28, 28), images)
+    np.testing.assert_array_equal(writing_of(rows[0][4]), writing)
+    stats = storage.feedback_stats()
+    assert (stats.confirmed, stats.corrected, stats.miscounted, stats.samples) == (0, 2, 1, 1)
+    assert storage.feedback_samples().miscounts.labels.tolist() == ["1"]

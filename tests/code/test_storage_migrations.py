@@ -41,8 +41,25 @@ def test_an_older_database_is_brought_up_to_date_and_keeps_its_data(tmp_path, ve
 
 def test_a_new_database_and_a_second_opening(tmp_path):
     first = Storage(tmp_path / "db.sqlite3", salt="test")
-    assert first.schema_version == len(MIGRATIONS) == 4
+    assert first.schema_version == len(MIGRATIONS) == 5
     first.close()
     again = Storage(tmp_path / "db.sqlite3", salt="test")  # nothing is migrated twice
-    assert again.schema_version == 4
+    assert again.schema_version == 5
     again.close()
+
+
+def test_corrections_of_the_count_given_before_version_5_are_kept(tmp_path):
+    """A database of version 4 already holds such corrections, only as feedback: they are copied in."""
+    database_at(tmp_path / "db.sqlite3", 4)
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        db.execute("INSERT INTO feedback (answer_id, created_at, user_hash, verdict, label)"
+                   " VALUES (1, 2.0, 'u', 'wrong', '71')")
+    storage = Storage(tmp_path / "db.sqlite3", salt="test")
+    try:
+        assert storage.feedback_stats().miscounted == 1
+        miscounts = storage.feedback_samples().miscounts
+        assert miscounts.read.tolist() == ["7"] and miscounts.labels.tolist() == ["71"]
+        assert miscounts.inputs.shape == (1, 28, 28) and miscounts.inputs.max() == 9
+        assert storage.answer(1).writing is None  # not kept before version 5
+    finally:
+        storage.close()

@@ -35,3 +35,21 @@ def test_the_outage_note_is_in_the_admins_language():
     outage = Outage(started=0.0, seconds=61.0, failed_attempts=4, last_error="ConnectError")
     assert outage.describe().startswith("⚠️ I could not reach Telegram from 00:00:00 UTC for 61 s")
     assert outage.describe("zh").startswith("⚠️ 从 00:00:00 UTC 起我有 61 秒连不上 Telegram")
+
+
+def test_stats_count_corrections_of_the_count_of_digits_in_both_languages():
+    import numpy as np
+
+    from bot.admin import stats_text
+    from bot.storage import FeedbackStats, Stats
+
+    figures = Stats(3, 2, {"ok": 3}, 40.0, 90.0, [], {d: 0 for d in range(10)})
+    confusion = np.zeros((10, 10), np.int64)
+    confusion[1, 1] = 1
+    feedback = FeedbackStats(1, 2, 1, 1, 1.0, {1: 1.0}, confusion)
+    english = stats_text("en", figures, feedback, {"version": "v"})
+    assert "Confirmed: 1, corrected: 2 (1 with a digit too many or too few: kept, not yet learnt from)\n" in english
+    chinese = stats_text("zh", figures, feedback, {"version": "v"})
+    assert "改正：2（其中 1 次多读或少读了数字：已保存，暂不用于训练）\n" in chinese
+    none = FeedbackStats(1, 2, 1, 0, 1.0, {1: 1.0}, confusion)
+    assert "Confirmed: 1, corrected: 2\n" in stats_text("en", figures, none, {"version": "v"})
