@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
 from bot.context import CONTEXT_TYPES, BotData
 from bot.models import ModelHolder
-from bot.rate_limiter import RateLimiter
+from bot.rate_limiter import RateLimiter, SharedRateLimiter
 from bot.startup import (
     EXIT_CONFIG,
     EXIT_STOPPED,
@@ -127,7 +127,7 @@ async def _heartbeat(application: Application) -> None:
 async def _post_init(application: Application) -> None:
     """Report runs cut short by the last stop, publish the command list, start the outage reporter."""
     services: BotData = application.bot_data
-    settings, storage, models = services.settings, services.storage, services.models
+    storage, models = services.storage, services.models
     for run in await asyncio.to_thread(storage.interrupted_runs):
         log.warning("training run %s was interrupted by a restart", run["id"])
         lang = await asyncio.to_thread(storage.admin_language, run["chat_id"])
@@ -135,7 +135,7 @@ async def _post_init(application: Application) -> None:
             await application.bot.send_message(run["chat_id"], _interrupted_note(run, models.current.version, lang))
         except TelegramError as error:
             log.warning("could not report the interrupted run: %s", error)
-    log.info("model %s loaded; database %s", models.current.version, settings.database_path)
+    log.info("model %s loaded; database %s", models.current.version, storage.describe())
     # In the background: four setMyCommands calls need not delay the first poll.
     services.menus = asyncio.create_task(_publish_menus_quietly(application))
     services.outage_reporter = asyncio.create_task(_report_outages(application))
@@ -185,7 +185,9 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
     services: BotData = application.bot_data
     services.settings, services.storage, services.models = settings, storage, models
     services.connectivity = connectivity
-    services.rate_limiter = RateLimiter(settings.photos_per_minute)
+    # One process counts in memory; replicas (PostgreSQL) count in the database they share.
+    services.rate_limiter = (RateLimiter(settings.photos_per_minute) if storage.engine == "sqlite"
+                             else SharedRateLimiter(storage, settings.photos_per_minute))
     services.training = TrainingJobs(settings, storage, models, application.bot)
     # Guards run first and stop the update when they refuse it.
     application.add_handler(CommandHandler(ADMIN_COMMANDS, guards.admin_guard), group=-1)

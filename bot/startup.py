@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bot.config import Settings
+from bot.database import redact_url
 from bot.models import ModelHolder
 from bot.storage import Storage
 from recognizer import ModelError, Recognizer
@@ -158,8 +159,19 @@ def user_hash_salt(data_dir: Path) -> str:
 
 
 def open_storage(settings: Settings) -> Storage:
-    """The database in DATA_DIR, migrated to the current schema."""
+    """The database (PostgreSQL at DATABASE_URL, else SQLite in DATA_DIR), migrated to the current schema.
+
+    DATA_DIR is needed either way: the feedback file for /train and the heartbeat live there.
+    """
     prepare_data_dir(settings.data_dir)
+    if settings.database_url:
+        try:
+            # The salt stored in the database wins: every replica hashes user ids alike.
+            return Storage(settings.database_url, secrets.token_hex(16))
+        except Exception as error:  # psycopg's errors, or no psycopg: either way one sentence, no password
+            raise StartupError(f"The database at DATABASE_URL ({redact_url(settings.database_url)}) cannot be used "
+                               f"({type(error).__name__}: {' '.join(str(error).split())[:300]}); check the URL, "
+                               "the server and the role's rights.", EXIT_DATA_DIR) from None
     salt = user_hash_salt(settings.data_dir)
     try:
         return Storage(settings.database_path, salt)

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from bot.database import Engine, connect
 from digitbot.testkit import REPO
 from digitbot.testkit.fake_telegram import FakeTelegram
 
@@ -42,6 +43,15 @@ class BotProcess:
         assert self.process is not None
         self.process.send_signal(sig)
         return self.process.wait(timeout=timeout)
+
+    @property
+    def database_location(self) -> str:
+        """The bot's database: DATABASE_URL when set, else the SQLite file in DATA_DIR."""
+        return self.env.get("DATABASE_URL") or str(Path(self.env["DATA_DIR"]) / "digitbot.sqlite3")
+
+    def database(self) -> Engine:
+        """A connection of its own to the bot's database, either engine (``?`` placeholders); close it after."""
+        return connect(self.database_location)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")

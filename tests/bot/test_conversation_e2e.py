@@ -3,8 +3,8 @@ closes the keypad under its answer, /help as complete as /start, unknown command
 
 from __future__ import annotations
 
+import contextlib
 import re
-import sqlite3
 
 import numpy as np
 import pytest
@@ -82,7 +82,7 @@ def test_backspace_and_cancel_on_the_keypad(bot, two_digit_photo):
     cancelled = _edits(fake, user, 4)[3]
     assert cancelled.params["text"] == message["text"]  # the answer as it was, with its buttons back
     assert set(_buttons(cancelled.params["reply_markup"])) == {"✅ Right", "✏️ Wrong", "🔍 What I saw"}
-    with sqlite3.connect(bot.env["DATA_DIR"] + "/digitbot.sqlite3") as db:
+    with contextlib.closing(bot.database()) as db:  # the bot's own database, SQLite or PostgreSQL
         assert db.execute("SELECT COUNT(*) FROM corrections WHERE chat_id = ?", (user,)).fetchone()[0] == 0
         assert db.execute("SELECT COUNT(*) FROM feedback f JOIN answers a ON a.id = f.answer_id"
                           " WHERE a.chat_id = ?", (user,)).fetchone()[0] == 0
