@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, feedback, guards, handlers, health, pictures, texts
+from bot import admin, feedback, guards, handlers, health, metrics, pictures, texts
 from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
 from bot.context import CONTEXT_TYPES, BotData
@@ -213,6 +213,20 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
     return application
 
 
+def health_of(storage: Storage, models: ModelHolder) -> metrics.Health:
+    """/healthz: can this process reach its database, and which model does it serve?"""
+    def check() -> dict[str, object]:
+        try:
+            storage.ping()
+            database = "ok"
+        except Exception as error:  # whatever the driver raises: the check says so instead of failing
+            database = f"unreachable: {type(error).__name__}"
+        model = models.current.version if models.current is not None else None
+        return {"ok": database == "ok" and bool(model), "database": database, "engine": storage.engine,
+                "model": model}
+    return check
+
+
 def run(settings: Settings) -> int:
     """Run until SIGINT or SIGTERM; return the process exit code (see bot.startup)."""
     return_large_buffers_promptly()
@@ -224,6 +238,15 @@ def run(settings: Settings) -> int:
         log.error("%s", error)
         return error.exit_code
     application = build_application(settings, models, storage, Connectivity())
+    metrics_server = None
+    if settings.metrics_port:
+        try:
+            metrics_server = metrics.serve(settings.metrics_port, health_of(storage, models))
+        except OSError as error:
+            log.error("METRICS_PORT %s cannot be used (%s): choose a free port, or unset it.", settings.metrics_port,
+                      error.strerror or error)
+            storage.close()
+            return EXIT_CONFIG
     try:
         if settings.webhook_url:
             application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
@@ -248,5 +271,7 @@ def run(settings: Settings) -> int:
             raise
         log.info("stopped during start-up")
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
         storage.close()
     return EXIT_STOPPED

@@ -22,7 +22,7 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot import pictures, texts
+from bot import metrics, pictures, texts
 from bot.config import Settings
 from bot.logging_setup import redact
 from bot.models import ModelHolder
@@ -200,6 +200,7 @@ class TrainingJobs:
     async def _finish(self, run: TrainingRun, outcome: Done | Failed | None) -> None:
         lang = run.lang
         if run.stopping:  # the row stays "running": the restarted bot reports the run as interrupted
+            metrics.TRAINING_RUNS.labels(outcome="interrupted").inc()
             log.info("training run %s stopped because the bot is shutting down", run.run_id)
             await self._edit(run, texts.text(lang, "train_stopping"))
             return
@@ -227,6 +228,7 @@ class TrainingJobs:
             text = texts.text(lang, "train_failed", code=run.process.returncode,
                               reason=redact(reason, self.settings.token)[:600])
         await asyncio.to_thread(self.storage.finish_run, run.run_id, status, text)
+        metrics.TRAINING_RUNS.labels(outcome=status).inc()
         log.info("training run %s finished: %s", run.run_id, status)
         await self._edit(run, text)
         if picture is not None:
