@@ -124,6 +124,27 @@ async def _heartbeat(application: Application) -> None:
         await asyncio.sleep(health.HEARTBEAT_EVERY_S)
 
 
+async def _follow_models(application: Application) -> None:
+    """Use the model the models directory names, whoever switched it: /train or /rollback in another replica
+    (sharing MODEL_DIR), or an operator. Checked every MODEL_POLL_S seconds; a model that fails to load is
+    logged once and the one in use stays."""
+    services: BotData = application.bot_data
+    models = services.models
+    refused: str | None = None
+    while True:
+        await asyncio.sleep(services.settings.model_poll_s)
+        try:
+            named = await asyncio.to_thread(models.store.current)
+            if named is None or named == models.current.version or named == refused:
+                continue
+            recognizer = await asyncio.to_thread(models.reload)
+            log.info("now using model %s (switched by another process)", recognizer.version)
+        except Exception as error:  # a damaged or half-copied model: keep serving the one loaded
+            refused = named
+            log.warning("MODEL_DIR names model %s, which cannot be used here (%s); keeping %s", named, error,
+                        models.current.version)
+
+
 async def _post_init(application: Application) -> None:
     """Report runs cut short by the last stop, publish the command list, start the outage reporter."""
     services: BotData = application.bot_data
@@ -140,13 +161,14 @@ async def _post_init(application: Application) -> None:
     services.menus = asyncio.create_task(_publish_menus_quietly(application))
     services.outage_reporter = asyncio.create_task(_report_outages(application))
     services.heartbeat = asyncio.create_task(_heartbeat(application))
+    services.model_follower = asyncio.create_task(_follow_models(application))
 
 
 async def _post_stop(application: Application) -> None:
     """While the bot can still send: stop a training run (its message says so), stop the reporter."""
     services: BotData = application.bot_data
     await services.training.stop()
-    for task in (services.outage_reporter, services.heartbeat, services.menus):
+    for task in (services.outage_reporter, services.heartbeat, services.menus, services.model_follower):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -33,6 +33,7 @@ class BotData:
     outage_reporter: asyncio.Task[None] | None = None  # started after start-up, stopped at shutdown
     heartbeat: asyncio.Task[None] | None = None  # likewise: touches DATA_DIR/heartbeat for bot.health
     menus: asyncio.Task[None] | None = None  # publishes the command menus once, after start-up
+    model_follower: asyncio.Task[None] | None = None  # switches to the model MODEL_DIR names (other replicas)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):

@@ -24,6 +24,7 @@ from telegram.error import TelegramError
 
 from bot import metrics, pictures, texts
 from bot.config import Settings
+from bot.database import Lock
 from bot.logging_setup import redact
 from bot.models import ModelHolder
 from bot.storage import Storage
@@ -54,6 +55,7 @@ class TrainingRun:
     cancelled: bool = False
     stopping: bool = False  # the bot is shutting down: the run will be reported after the restart
     stderr_tail: list[str] = field(default_factory=list)
+    lock: Lock | None = None  # the database's training lock, held until the run is over
 
 
 class TrainingJobs:
@@ -98,20 +100,30 @@ class TrainingJobs:
 
         The check and the reservation happen with no ``await`` between them, so two /train handled
         at the same moment cannot both start (the event loop runs one of them to its first await).
+        Then the database's training lock: replicas share one database, so two /train reaching two
+        replicas at once start one run (with PostgreSQL an advisory lock, released by a dying process).
         The training process also takes the models directory's lock, which covers a run left over
         from before a restart.
         """
         if self.busy:
             return None
         self._reserved = True
+        lock = None
         try:
+            lock = await asyncio.to_thread(self.storage.training_lock)
+            if lock is None:  # a run is going in another replica
+                return None
             samples, held_out = await asyncio.to_thread(self._export_feedback)  # first: a failure records no run
             run_id = await asyncio.to_thread(self.storage.start_run, chat_id, epochs, self.models.current.version)
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
             process = await asyncio.create_subprocess_exec(*self.command(epochs), stdout=asyncio.subprocess.PIPE,
                                                            stderr=asyncio.subprocess.PIPE, env=env)
-            run = TrainingRun(run_id, chat_id, epochs, process, lang=lang, held_out=held_out)
+            run = TrainingRun(run_id, chat_id, epochs, process, lang=lang, held_out=held_out, lock=lock)
             self.current = run
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         finally:
             self._reserved = False
         self._task = asyncio.create_task(self._watch(run))
@@ -196,6 +208,8 @@ class TrainingJobs:
         finally:
             self.current = None
             self.feedback_path.unlink(missing_ok=True)
+            if run.lock is not None:
+                run.lock.release()
 
     async def _finish(self, run: TrainingRun, outcome: Done | Failed | None) -> None:
         lang = run.lang
