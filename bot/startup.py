@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import logging
 import os
 import secrets
@@ -180,24 +181,40 @@ def open_storage(settings: Settings) -> Storage:
                            "move it away to start a new one.", EXIT_DATA_DIR) from None
 
 
+SEED_LOCK = ".seed.lock"
+
+
+def _holds_anything(model_dir: Path) -> bool:
+    return any(path.name != SEED_LOCK for path in model_dir.iterdir())
+
+
 def seed_model_dir(model_dir: Path, shipped: Path = SHIPPED_MODELS_DIR) -> bool:
     """Put the shipped model into an empty or missing MODEL_DIR; True if it did.
 
     MODEL_DIR on a volume (Docker) or in the state directory (systemd) keeps retrained models and their
     rollback history across re-created containers and updated checkouts; on first start it holds
     nothing yet. A directory with anything in it is left alone (a broken one is reported, not replaced).
+    Replicas sharing an empty MODEL_DIR take turns (a lock file there): one seeds, the others find it done.
     """
-    if model_dir.exists() and (not model_dir.is_dir() or any(model_dir.iterdir())):
+    if model_dir.exists() and (not model_dir.is_dir() or _holds_anything(model_dir)):
         return False
     try:
         version = (shipped / CURRENT_FILE).read_text(encoding="utf-8").strip()
         model_dir.mkdir(parents=True, exist_ok=True)
-        staging = model_dir / f".seed-{version}"
-        shutil.copytree(shipped / version, staging, dirs_exist_ok=True)
-        staging.rename(model_dir / version)
-        partial = model_dir / f".{CURRENT_FILE}.partial"
-        partial.write_text(version + "\n", encoding="utf-8")
-        partial.replace(model_dir / CURRENT_FILE)  # CURRENT last: a half-seeded directory names no model
+        lock_path = model_dir / SEED_LOCK
+        with open(lock_path, "a", encoding="utf-8") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                if _holds_anything(model_dir):  # another replica seeded it while this one waited
+                    return False
+                staging = model_dir / f".seed-{version}"
+                shutil.copytree(shipped / version, staging, dirs_exist_ok=True)
+                staging.rename(model_dir / version)
+                partial = model_dir / f".{CURRENT_FILE}.partial"
+                partial.write_text(version + "\n", encoding="utf-8")
+                partial.replace(model_dir / CURRENT_FILE)  # CURRENT last: a half-seeded directory names no model
+            finally:
+                lock_path.unlink(missing_ok=True)  # while held: whoever waits on it finds the directory seeded
     except (OSError, UnicodeDecodeError) as error:
         raise StartupError(f"MODEL_DIR {model_dir} could not be seeded with the shipped model from {shipped} "
                            f"({error}): give the bot write access to it, or fill it yourself.", EXIT_MODEL) from None
