@@ -105,6 +105,8 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# A run's row while its process lives: running, or running with a cancel asked for from another replica.
+RUN_GOING = "('running', 'cancel_requested')"
 # SQLite integers are signed 64-bit: an id outside this range can name no row (and would overflow).
 MAX_ROW_ID = 2**63 - 1
 # The longest number a user may give as the right answer; longer is no plausible correction.
@@ -395,9 +397,10 @@ class Storage:
         columns = ("id", "chat_id", "message_id", "epochs", "started_at", "model_before")
         try:
             with self._transaction() as db:
-                rows = db.execute(f"SELECT {', '.join(columns)} FROM training_runs WHERE status = 'running'").fetchall()
-                db.execute("UPDATE training_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
-                           (time.time(),))
+                rows = db.execute(f"SELECT {', '.join(columns)} FROM training_runs WHERE status IN {RUN_GOING}"
+                                  ).fetchall()
+                db.execute(f"UPDATE training_runs SET status = 'interrupted', finished_at = ? WHERE status IN"
+                           f" {RUN_GOING}", (time.time(),))
         finally:
             lock.release()
         return [dict(zip(columns, r)) for r in rows]
@@ -406,9 +409,20 @@ class Storage:
         """The run marked running, if any (another replica's, when this one runs none)."""
         columns = ("id", "chat_id", "epochs", "started_at")
         with self._lock:
-            row = self._db.execute(f"SELECT {', '.join(columns)} FROM training_runs WHERE status = 'running'"
+            row = self._db.execute(f"SELECT {', '.join(columns)} FROM training_runs WHERE status IN {RUN_GOING}"
                                    " ORDER BY id DESC LIMIT 1").fetchone()
         return None if row is None else dict(zip(columns, row))
+
+    def request_cancel(self) -> bool:
+        """Ask the replica running /train to cancel it (it checks its run's row); False when none runs."""
+        with self._lock:
+            cursor = self._db.execute("UPDATE training_runs SET status = 'cancel_requested' WHERE status = 'running'")
+            return cursor.rowcount > 0
+
+    def run_status(self, run_id: int) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT status FROM training_runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     # --- the rate limit -----------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from training.contract import Done, Epoch, Failed, decode, retrain_command
 
 log = logging.getLogger(__name__)
 
+CANCEL_POLL_S = 2.0  # how often a run's row is checked for a /train cancel sent to another replica
 EDIT_EVERY_S = 3.0  # Telegram limits edits; one every few seconds is plenty for a progress line
 STDERR_LINES_KEPT = 40
 FEEDBACK_FILE = "training-feedback.npz"  # in DATA_DIR, for the run in progress only
@@ -141,12 +142,30 @@ class TrainingJobs:
         return run
 
     async def cancel(self) -> bool:
+        """Stop the run: this replica's, or (asked through the database) the one another replica runs."""
         run = self.current
-        if run is None or run.process.returncode is not None:
+        if run is None:
+            return await asyncio.to_thread(self.storage.request_cancel)
+        if run.process.returncode is not None:
             return False
         run.cancelled = True
         run.process.terminate()
         return True
+
+    async def _follow_cancel_requests(self, run: TrainingRun) -> None:
+        """A /train cancel that reached another replica marks the run's row; stop the run when it does."""
+        while run.process.returncode is None:
+            await asyncio.sleep(CANCEL_POLL_S)
+            try:
+                status = await asyncio.to_thread(self.storage.run_status, run.run_id)
+            except Exception as error:  # the database is away for a moment: ask again next time
+                log.warning("could not check training run %s for a cancel: %s", run.run_id, error)
+                continue
+            if status == "cancel_requested" and run.process.returncode is None:
+                log.info("training run %s cancelled from another replica", run.run_id)
+                run.cancelled = True
+                run.process.terminate()
+                return
 
     async def stop(self) -> None:
         """On bot shutdown (while the bot can still send): stop a run, say so in its message, and leave it
@@ -186,6 +205,7 @@ class TrainingJobs:
     async def _watch(self, run: TrainingRun) -> None:
         assert run.process.stdout is not None
         stderr_task = asyncio.create_task(self._read_stderr(run))
+        cancel_task = asyncio.create_task(self._follow_cancel_requests(run))
         outcome: Done | Failed | None = None
         last_edit = 0.0
         try:
@@ -206,6 +226,7 @@ class TrainingJobs:
             log.exception("watching training run %s failed", run.run_id)
             await self._finish(run, Failed(reason="the bot lost track of the training process"))
         finally:
+            cancel_task.cancel()
             self.current = None
             self.feedback_path.unlink(missing_ok=True)
             if run.lock is not None:

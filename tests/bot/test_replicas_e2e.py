@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,6 +151,19 @@ def test_the_rate_limit_is_per_user_across_replicas(replicas, test_digits):
     assert sum("faster than I can read" in r.params["text"] for r in replies) == 2
 
 
+def _runs_training(process: BotProcess) -> bool:
+    """Whether this replica's process has a training process as its child."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == process.process.pid and b"training.retrain" in command:
+            return True
+    return False
+
+
 def test_two_train_commands_at_once_on_two_replicas_start_one_run(replicas):
     fake = replicas[0].fake
     fake.push(fake.command(ADMIN_ID, "/train 1"), replica=0)
@@ -160,11 +174,16 @@ def test_two_train_commands_at_once_on_two_replicas_start_one_run(replicas):
     assert len(fake.sent_texts("Training started")) == 1 and len(busy) == 1 and len(started) == 1
     with contextlib.closing(replicas[0].database()) as db:
         assert db.execute("SELECT COUNT(*) FROM training_runs WHERE status = 'running'").fetchone()[0] == 1
-    for replica in (0, 1):  # the run is on one of them: cancel it there
-        fake.push(fake.command(ADMIN_ID, "/train cancel"), replica=replica)
+    running = [process for process in replicas if _runs_training(process)]
+    assert len(running) == 1
+    other = 1 - replicas.index(running[0])
+    fake.push(fake.command(ADMIN_ID, "/train cancel"), replica=other)  # sent to the replica NOT running it
+    fake.calls_with_text("Cancelling the training run", timeout=30)
     fake.calls_with_text("Training cancelled", timeout=60)
     with contextlib.closing(replicas[0].database()) as db:
         assert db.execute("SELECT status FROM training_runs").fetchall() == [("cancelled",)]
+    fake.push(fake.command(ADMIN_ID, "/train cancel"), replica=other)
+    assert fake.calls_with_text("No training is running", timeout=30)
 
 
 def _publish_copy(store: ModelStore, version: str) -> None:

@@ -222,3 +222,16 @@ def test_stats_count_days_in_utc(storage):
     figures = storage.stats(days=3)
     assert [count for _, count in figures.per_day] == [0, 0, 1]
     assert figures.photos == 1 and figures.users == 1 and figures.digits_read[7] == 1
+
+
+def test_a_cancel_asked_in_one_process_is_seen_by_the_run_in_another(storage, database_location):
+    assert storage.request_cancel() is False  # no run
+    run_id = storage.start_run(chat_id=5, epochs=1, model_before="v1")
+    other = Storage(database_location, salt="test")
+    try:
+        assert other.request_cancel() is True
+        assert storage.run_status(run_id) == "cancel_requested" and storage.running_run()["id"] == run_id
+        storage.finish_run(run_id, "cancelled", "stopped")
+        assert other.run_status(run_id) == "cancelled" and other.request_cancel() is False
+    finally:
+        other.close()
