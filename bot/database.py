@@ -181,6 +181,7 @@ class PostgresEngine:
         self.url = url
         self.integrity_error = psycopg.IntegrityError
         self.errors = (psycopg.Error,)
+        self._transaction_open = False
         self._db = self._connect()
 
     def _connect(self) -> Any:
@@ -192,9 +193,17 @@ class PostgresEngine:
         return sql.replace("%", "%%").replace("?", "%s")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        if self._db.closed and not self.in_transaction:  # the server restarted: connect again
+        """Run one statement. Outside a transaction, a connection the server dropped (a restart, a
+        failover, an idle timeout) is replaced and the statement tried once more on the new one."""
+        if self._db.closed and not self._transaction_open:
             self._db = self._connect()
-        return self._db.execute(self._sql(sql), tuple(params))
+        try:
+            return self._db.execute(self._sql(sql), tuple(params))
+        except self._psycopg.OperationalError:
+            if self._transaction_open or not self._db.closed:
+                raise
+            self._db = self._connect()
+            return self._db.execute(self._sql(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._db.cursor() as cursor:
@@ -203,12 +212,21 @@ class PostgresEngine:
     def begin(self) -> None:
         if self._db.closed:
             self._db = self._connect()
-        self._db.execute("BEGIN")
+        try:
+            self._db.execute("BEGIN")
+        except self._psycopg.OperationalError:
+            if not self._db.closed:
+                raise
+            self._db = self._connect()
+            self._db.execute("BEGIN")
+        self._transaction_open = True
 
     def commit(self) -> None:
+        self._transaction_open = False
         self._db.execute("COMMIT")
 
     def rollback(self) -> None:
+        self._transaction_open = False
         if not self._db.closed:
             self._db.execute("ROLLBACK")
 

@@ -235,3 +235,21 @@ def test_a_cancel_asked_in_one_process_is_seen_by_the_run_in_another(storage, da
         assert other.run_status(run_id) == "cancelled" and other.request_cancel() is False
     finally:
         other.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced(postgres_url):
+    """PostgreSQL restarted or failed over: the next call connects again instead of failing for ever."""
+    import psycopg
+
+    storage = Storage(postgres_url, salt="test")
+    try:
+        answer_id = _answer(storage)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:  # end the bot's session, as a restart does
+            ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname ="
+                                  " current_database() AND pid <> pg_backend_pid()").fetchall()
+        assert ended
+        storage.ping()
+        assert storage.answer(answer_id).number == "7"
+        assert storage.record_feedback(answer_id, 1, "right", "7")  # a transaction on the new connection
+    finally:
+        storage.close()
