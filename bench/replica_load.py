@@ -86,6 +86,10 @@ def run(replica_count: int, photos: list[tuple[int, str, bytes]]) -> dict:
             scraper.join()
             cpu = [process_cpu_s(bot.process.pid) - before for bot, before in zip(bots, cpu_before)]
             final = [photos_counted(port) for port in ports]
+            settle = time.monotonic() + 5  # a photo is counted just after its reply is sent
+            while sum(final) < len(photos) and time.monotonic() < settle:
+                time.sleep(0.1)
+                final = [photos_counted(port) for port in ports]
             replies = [c for c in fake.sent("sendMessage") if c.params.get("chat_id", 0) >= FIRST_USER]
             delays = []
             by_user: dict[int, list[float]] = {}
