@@ -133,6 +133,7 @@ async def _follow_models(application: Application) -> None:
     refused: str | None = None
     while True:
         await asyncio.sleep(services.settings.model_poll_s)
+        named: str | None = None
         try:
             named = await asyncio.to_thread(models.store.current)
             if named is None or named == models.current.version or named == refused:
