@@ -50,13 +50,13 @@ def shared_models(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def replicas(module_fake, module_database, shared_models, tmp_path_factory, mnist_path):
+def replicas(module_fake, module_database, shared_models, tmp_path_factory, small_mnist_file):
     """Two replicas, each with its own DATA_DIR (another host), sharing the database and MODEL_DIR."""
     started = []
     for name in ("a", "b"):
         directory = tmp_path_factory.mktemp(f"replica-{name}")
         process = BotProcess(module_fake, directory / "data", directory / "bot.log", DATABASE_URL=module_database.url,
-                             MODEL_DIR=str(shared_models), MNIST_PATH=str(mnist_path),
+                             MODEL_DIR=str(shared_models), MNIST_PATH=str(small_mnist_file),
                              WEBHOOK_URL="https://bot.example.org/telegram", WEBHOOK_SECRET=SECRET,
                              WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(free_port()), METRICS_PORT=str(free_port()),
                              MODEL_POLL_S="1", PHOTOS_PER_MINUTE=str(PER_MINUTE))
@@ -184,6 +184,30 @@ def test_two_train_commands_at_once_on_two_replicas_start_one_run(replicas):
         assert db.execute("SELECT status FROM training_runs").fetchall() == [("cancelled",)]
     fake.push(fake.command(ADMIN_ID, "/train cancel"), replica=other)
     assert fake.calls_with_text("No training is running", timeout=30)
+
+
+def test_a_run_on_one_replica_finishes_and_its_model_reaches_both(replicas, shared_models):
+    """A whole /train (one epoch on a slice of MNIST): its outcome is recorded once, counted in /metrics, and
+    when it installs its candidate the other replica uses it within 10 s too."""
+    fake = replicas[0].fake
+    before = ModelStore(shared_models).current()
+    fake.push(fake.command(ADMIN_ID, "/train 1"), replica=1)
+    final = fake.wait_for(lambda calls: [c for c in calls if c.method == "editMessageText"
+                                         and ("installed" in c.params["text"] or "Kept the model" in c.params["text"])],
+                          timeout=300)[0].params["text"]
+    with contextlib.closing(replicas[0].database()) as db:
+        statuses = [row[0] for row in db.execute("SELECT status FROM training_runs ORDER BY id")]
+    assert statuses[0] == "cancelled" and statuses[1] in ("installed", "kept") and len(statuses) == 2
+    outcomes = {}
+    for process in replicas:
+        for (name, labels), value in scrape(int(process.env["METRICS_PORT"])).items():
+            if name == "digitbot_training_runs_total":
+                outcomes[dict(labels)["outcome"]] = outcomes.get(dict(labels)["outcome"], 0) + value
+    assert outcomes == {"cancelled": 1, statuses[1]: 1}
+    after = ModelStore(shared_models).current()
+    assert (after != before) == (statuses[1] == "installed"), final
+    print(f"the run's outcome: {statuses[1]}")
+    _until_both_use(replicas, after, within_s=10)
 
 
 def _publish_copy(store: ModelStore, version: str) -> None:
