@@ -22,7 +22,7 @@ def run(args: argparse.Namespace | None = None) -> int:
     from bot.app import run as run_bot  # noqa: PLC0415
     from bot.logging_setup import configure_logging  # noqa: PLC0415
 
-    configure_logging(settings.log_level, settings.token)
+    configure_logging(settings.log_level, settings.token, *settings.secrets)
     return run_bot(settings)
 
 

@@ -19,12 +19,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, feedback, guards, handlers, health, pictures, texts
+from bot import admin, feedback, guards, handlers, health, metrics, pictures, texts
 from bot.config import Settings
 from bot.connectivity import Connectivity, WatchedRequest
 from bot.context import CONTEXT_TYPES, BotData
 from bot.models import ModelHolder
-from bot.rate_limiter import RateLimiter
+from bot.rate_limiter import RateLimiter, SharedRateLimiter
 from bot.startup import (
     EXIT_CONFIG,
     EXIT_STOPPED,
@@ -124,10 +124,32 @@ async def _heartbeat(application: Application) -> None:
         await asyncio.sleep(health.HEARTBEAT_EVERY_S)
 
 
+async def _follow_models(application: Application) -> None:
+    """Use the model the models directory names, whoever switched it: /train or /rollback in another replica
+    (sharing MODEL_DIR), or an operator. Checked every MODEL_POLL_S seconds; a model that fails to load is
+    logged once and the one in use stays."""
+    services: BotData = application.bot_data
+    models = services.models
+    refused: str | None = None
+    while True:
+        await asyncio.sleep(services.settings.model_poll_s)
+        named: str | None = None
+        try:
+            named = await asyncio.to_thread(models.store.current)
+            if named is None or named == models.current.version or named == refused:
+                continue
+            recognizer = await asyncio.to_thread(models.reload)
+            log.info("now using model %s (switched by another process)", recognizer.version)
+        except Exception as error:  # a damaged or half-copied model: keep serving the one loaded
+            refused = named
+            log.warning("MODEL_DIR names model %s, which cannot be used here (%s); keeping %s", named, error,
+                        models.current.version)
+
+
 async def _post_init(application: Application) -> None:
     """Report runs cut short by the last stop, publish the command list, start the outage reporter."""
     services: BotData = application.bot_data
-    settings, storage, models = services.settings, services.storage, services.models
+    storage, models = services.storage, services.models
     for run in await asyncio.to_thread(storage.interrupted_runs):
         log.warning("training run %s was interrupted by a restart", run["id"])
         lang = await asyncio.to_thread(storage.admin_language, run["chat_id"])
@@ -135,18 +157,19 @@ async def _post_init(application: Application) -> None:
             await application.bot.send_message(run["chat_id"], _interrupted_note(run, models.current.version, lang))
         except TelegramError as error:
             log.warning("could not report the interrupted run: %s", error)
-    log.info("model %s loaded; database %s", models.current.version, settings.database_path)
+    log.info("model %s loaded; database %s", models.current.version, storage.describe())
     # In the background: four setMyCommands calls need not delay the first poll.
     services.menus = asyncio.create_task(_publish_menus_quietly(application))
     services.outage_reporter = asyncio.create_task(_report_outages(application))
     services.heartbeat = asyncio.create_task(_heartbeat(application))
+    services.model_follower = asyncio.create_task(_follow_models(application))
 
 
 async def _post_stop(application: Application) -> None:
     """While the bot can still send: stop a training run (its message says so), stop the reporter."""
     services: BotData = application.bot_data
     await services.training.stop()
-    for task in (services.outage_reporter, services.heartbeat, services.menus):
+    for task in (services.outage_reporter, services.heartbeat, services.menus, services.model_follower):
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -185,7 +208,9 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
     services: BotData = application.bot_data
     services.settings, services.storage, services.models = settings, storage, models
     services.connectivity = connectivity
-    services.rate_limiter = RateLimiter(settings.photos_per_minute)
+    # One process counts in memory; replicas (PostgreSQL) count in the database they share.
+    services.rate_limiter = (RateLimiter(settings.photos_per_minute) if storage.engine == "sqlite"
+                             else SharedRateLimiter(storage, settings.photos_per_minute))
     services.training = TrainingJobs(settings, storage, models, application.bot)
     # Guards run first and stop the update when they refuse it.
     application.add_handler(CommandHandler(ADMIN_COMMANDS, guards.admin_guard), group=-1)
@@ -211,6 +236,20 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
     return application
 
 
+def health_of(storage: Storage, models: ModelHolder) -> metrics.Health:
+    """/healthz: can this process reach its database, and which model does it serve?"""
+    def check() -> dict[str, object]:
+        try:
+            storage.ping()
+            database = "ok"
+        except Exception as error:  # whatever the driver raises: the check says so instead of failing
+            database = f"unreachable: {type(error).__name__}"
+        model = models.current.version if models.current is not None else None
+        return {"ok": database == "ok" and bool(model), "database": database, "engine": storage.engine,
+                "model": model}
+    return check
+
+
 def run(settings: Settings) -> int:
     """Run until SIGINT or SIGTERM; return the process exit code (see bot.startup)."""
     return_large_buffers_promptly()
@@ -222,6 +261,15 @@ def run(settings: Settings) -> int:
         log.error("%s", error)
         return error.exit_code
     application = build_application(settings, models, storage, Connectivity())
+    metrics_server = None
+    if settings.metrics_port:
+        try:
+            metrics_server = metrics.serve(settings.metrics_port, health_of(storage, models))
+        except OSError as error:
+            log.error("METRICS_PORT %s cannot be used (%s): choose a free port, or unset it.", settings.metrics_port,
+                      error.strerror or error)
+            storage.close()
+            return EXIT_CONFIG
     try:
         if settings.webhook_url:
             application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
@@ -246,5 +294,7 @@ def run(settings: Settings) -> int:
             raise
         log.info("stopped during start-up")
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
         storage.close()
     return EXIT_STOPPED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +11,7 @@ TELEGRAM_API_DEFAULT = "https://api.telegram.org"
 # Every setting the bot reads (each is in .env.example).
 SETTING_NAMES = ("TELEGRAM_BOT_TOKEN", "ADMIN_IDS", "TELEGRAM_API_URL", "DATA_DIR", "MODEL_DIR", "MNIST_PATH",
                  "LOG_LEVEL", "PHOTOS_PER_MINUTE", "MAX_FILE_MB", "STARTUP_RETRIES", "WEBHOOK_URL", "WEBHOOK_LISTEN",
-                 "WEBHOOK_PORT", "WEBHOOK_SECRET")
+                 "WEBHOOK_PORT", "WEBHOOK_SECRET", "DATABASE_URL", "METRICS_PORT", "MODEL_POLL_S")
 
 
 class ConfigError(Exception):
@@ -33,6 +34,17 @@ class Settings:
     webhook_port: int
     webhook_secret: str | None
     startup_retries: int = -1  # attempts to reach Telegram at start-up after the first; -1: keep trying
+    database_url: str | None = None  # postgresql://...: a database replicas share; None: SQLite in DATA_DIR
+    metrics_port: int | None = None  # /metrics and /healthz on this port; None: off
+    model_poll_s: float = 2.0  # how often the models directory's CURRENT is checked for another process's switch
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never reach a log: the token, the webhook secret, the database password."""
+        from urllib.parse import urlsplit  # noqa: PLC0415 - rarely needed
+
+        password = urlsplit(self.database_url).password if self.database_url else None
+        return tuple(value for value in (self.token, self.webhook_secret, password) if value)
 
     @property
     def base_url(self) -> str:
@@ -108,6 +120,18 @@ def load_settings(env: dict[str, str] | None = None, env_file: Path | None = Pat
     except ValueError:
         raise ConfigError("ADMIN_IDS must be comma-separated numeric Telegram user ids, e.g. 12345,67890") from None
     model_dir = merged.get("MODEL_DIR", "").strip()
+    database_url = merged.get("DATABASE_URL", "").strip() or None
+    if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/database); "
+                          "leave it unset to keep the SQLite database in DATA_DIR.")
+    metrics_port = _int(merged, "METRICS_PORT", 0, minimum=1) or None
+    webhook_url = merged.get("WEBHOOK_URL", "").strip() or None
+    webhook_secret = merged.get("WEBHOOK_SECRET", "").strip() or None
+    if webhook_url and not webhook_secret:
+        raise ConfigError("WEBHOOK_SECRET must be set with WEBHOOK_URL: without it anyone who finds the URL can "
+                          "send the bot forged updates (1-256 characters of A-Z, a-z, 0-9, _ and -).")
+    if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
+        raise ConfigError("WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -, 1-256 of them (Telegram's rule).")
     return Settings(
         token=token,
         admin_ids=admins,
@@ -118,9 +142,12 @@ def load_settings(env: dict[str, str] | None = None, env_file: Path | None = Pat
         log_level=(merged.get("LOG_LEVEL", "").strip() or "INFO").upper(),
         photos_per_minute=_int(merged, "PHOTOS_PER_MINUTE", 20),
         max_file_bytes=_int(merged, "MAX_FILE_MB", 10) * 1024 * 1024,
-        webhook_url=merged.get("WEBHOOK_URL", "").strip() or None,
+        webhook_url=webhook_url,
         webhook_listen=merged.get("WEBHOOK_LISTEN", "").strip() or "0.0.0.0",
         webhook_port=_int(merged, "WEBHOOK_PORT", 8443),
-        webhook_secret=merged.get("WEBHOOK_SECRET", "").strip() or None,
+        webhook_secret=webhook_secret,
         startup_retries=_int(merged, "STARTUP_RETRIES", -1, minimum=0),
+        database_url=database_url,
+        metrics_port=metrics_port,
+        model_poll_s=_int(merged, "MODEL_POLL_S", 2),
     )

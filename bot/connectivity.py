@@ -19,7 +19,7 @@ import httpx
 from telegram.error import BadRequest, NetworkError
 from telegram.request import HTTPXRequest
 
-from bot import texts
+from bot import metrics, texts
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +93,14 @@ class WatchedRequest(HTTPXRequest):
         self.connectivity = connectivity
 
     async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1] if "/bot" in url and "/file/bot" not in url else "download"
         try:
             result = await super().do_request(url, method, *args, **kwargs)
         except NetworkError as error:  # TimedOut included: no answer is no answer
-            self.connectivity.failed(url.rsplit("/", 1)[-1], error)
+            metrics.TELEGRAM_ERRORS.labels(kind="network", method=name).inc()
+            self.connectivity.failed(name, error)
             raise
         self.connectivity.succeeded()
+        if result[0] >= 400:  # Telegram answered with an error (PTB raises it next): 400, 403, 429, 5xx
+            metrics.TELEGRAM_ERRORS.labels(kind=str(result[0]), method=name).inc()
         return result

@@ -16,7 +16,7 @@ from bot import texts
 from bot.config import Settings
 from bot.connectivity import Connectivity
 from bot.models import ModelHolder
-from bot.rate_limiter import RateLimiter
+from bot.rate_limiter import PhotoLimit
 from bot.storage import Storage
 from bot.training_job import TrainingJobs
 
@@ -28,11 +28,12 @@ class BotData:
     storage: Storage
     models: ModelHolder
     connectivity: Connectivity
-    rate_limiter: RateLimiter
+    rate_limiter: PhotoLimit
     training: TrainingJobs
     outage_reporter: asyncio.Task[None] | None = None  # started after start-up, stopped at shutdown
     heartbeat: asyncio.Task[None] | None = None  # likewise: touches DATA_DIR/heartbeat for bot.health
     menus: asyncio.Task[None] | None = None  # publishes the command menus once, after start-up
+    model_follower: asyncio.Task[None] | None = None  # switches to the model MODEL_DIR names (other replicas)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
@@ -55,7 +56,7 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
         return self.bot_data.training
 
     @property
-    def rate_limiter(self) -> RateLimiter:
+    def rate_limiter(self) -> PhotoLimit:
         return self.bot_data.rate_limiter
 
 

@@ -30,7 +30,7 @@ async def rate_limit_guard(update: Update, context: BotContext) -> None:
     """Ask users who send photos too fast to slow down."""
     user = update.effective_user
     limiter = context.rate_limiter
-    if user is not None and not limiter.allow(user.id):
+    if user is not None and not await limiter.admit(user.id):
         log.info("rate limit hit by user %s", user.id)
         await update.effective_message.reply_text(texts.text(language(update), "rate_limited"))
         raise ApplicationHandlerStop

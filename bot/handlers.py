@@ -17,7 +17,7 @@ from telegram import Bot, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot import texts
+from bot import metrics, texts
 from bot.answers import StoredAnswer
 from bot.connectivity import is_unreachable
 from bot.context import BotContext, language
@@ -55,34 +55,47 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 async def photo(update: Update, context: BotContext) -> None:
     """Read the largest size of a photo."""
     largest = update.effective_message.photo[-1]
-    await read_and_answer(update, context, largest.file_id, largest.file_size)
+    await counted_reading(update, context, largest.file_id, largest.file_size, "photo")
 
 
 async def image_document(update: Update, context: BotContext) -> None:
     """Read an image sent as a file (uncompressed)."""
     document = update.effective_message.document
-    await read_and_answer(update, context, document.file_id, document.file_size)
+    await counted_reading(update, context, document.file_id, document.file_size, "file")
+
+
+async def counted_reading(update: Update, context: BotContext, file_id: str, file_size: int | None,
+                          source: str) -> None:
+    """``read_and_answer``, counted in ``digitbot_photos`` by its outcome ('error' when it raised)."""
+    status = "error"
+    try:
+        status = await read_and_answer(update, context, file_id, file_size)
+    finally:
+        metrics.PHOTOS.labels(status=status, source=source).inc()
 
 
 async def read_and_answer(update: Update, context: BotContext, file_id: str,
-                          file_size: int | None) -> None:
-    """Download, read and store in one worker-thread trip, then answer: three requests for a quick answer."""
+                          file_size: int | None) -> str:
+    """Download, read and store in one worker-thread trip, then answer: three requests for a quick answer.
+
+    Returns the outcome: the recognition's status, or why there was none ('too_large', 'undecodable').
+    """
     message = update.effective_message
     lang = language(update)
     limit = context.settings.max_file_bytes
     if file_size and file_size > limit:
         await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
-        return
+        return "too_large"
     async with typing_if_slow(context.bot, message.chat_id):
         telegram_file = await context.bot.get_file(file_id, read_timeout=DOWNLOAD_TIMEOUT_S)
         if telegram_file.file_size and telegram_file.file_size > limit:
             await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
-            return
+            return "too_large"
         data = bytes(await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S,
                                                                connect_timeout=10))
         if len(data) > limit:
             await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
-            return
+            return "too_large"
         recognizer = context.models.current
         try:
             recognition, answer_id = await asyncio.get_running_loop().run_in_executor(
@@ -92,10 +105,12 @@ async def read_and_answer(update: Update, context: BotContext, file_id: str,
             reasons = texts.DECODE_REASONS[lang]
             reason = reasons.get(type(error).__name__, reasons["ImageDecodeError"])
             await message.reply_text(texts.text(lang, "bad_image", reason=reason))
-            return
+            return "undecodable"
+    metrics.RECOGNITION_SECONDS.observe(recognition.seconds)
     # The answer is committed before the reply goes out: a reply the user has is never lost to kill -9.
     await message.reply_text(format_answer(recognition, lang), reply_markup=answer_keyboard(answer_id, lang)
                              if recognition.digits else None)
+    return Status(recognition.status).value
 
 
 def _read_and_store(recognizer: Recognizer, data: bytes, storage: Storage, user_id: int,

@@ -18,19 +18,26 @@ def redact(text: str, token: str) -> str:
 
 
 class RedactTokenFilter(logging.Filter):
-    """Formats each record and removes the token from the message and any traceback."""
+    """Formats each record and removes the token (and any other secret given) from the message and any traceback."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *others: str) -> None:
         super().__init__()
         self.token = token
+        self.others = [secret for secret in others if secret and len(secret) >= 4]
+
+    def _redact(self, text: str) -> str:
+        text = redact(text, self.token)
+        for secret in self.others:
+            text = text.replace(secret, REDACTED)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg, record.args = redact(message, self.token), None
+        record.msg, record.args = self._redact(message), None
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.token)
+            record.exc_text = self._redact(record.exc_text)
         return True
 
 
@@ -54,12 +61,12 @@ class OneLineTelegramErrors(logging.Filter):
         return True
 
 
-def configure_logging(level: str, token: str) -> None:
+def configure_logging(level: str, token: str, *secrets: str) -> None:
     """One handler on stdout; systemd adds timestamps, so under journald the level and logger suffice."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(OneLineTelegramErrors())
-    handler.addFilter(RedactTokenFilter(token))
+    handler.addFilter(RedactTokenFilter(token, *secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

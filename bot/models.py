@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import metrics
 from recognizer import Recognizer
 from recognizer.model_store import ModelStore
 
@@ -15,6 +16,7 @@ class ModelHolder:
     def __init__(self, recognizer: Recognizer, store: ModelStore) -> None:
         self._current = recognizer
         self.store = store
+        metrics.model_in_use(recognizer.version)
 
     @property
     def current(self) -> Recognizer:
@@ -27,4 +29,5 @@ class ModelHolder:
     def use(self, recognizer: Recognizer) -> Recognizer:
         """Serve ``recognizer`` from the next request on (it was loaded and validated by Recognizer.load)."""
         self._current = recognizer  # one attribute assignment: atomic for the threads that read it
+        metrics.model_in_use(recognizer.version)
         return recognizer

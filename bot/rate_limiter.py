@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict, deque
+from typing import Protocol
+
+from bot.storage import Storage
+
+
+class PhotoLimit(Protocol):
+    async def admit(self, user_id: int) -> bool: ...
 
 
 class RateLimiter:
@@ -24,3 +32,20 @@ class RateLimiter:
             return False
         seen.append(now)
         return True
+
+    async def admit(self, user_id: int) -> bool:
+        """``allow`` now, in the event loop: one process keeps the count in memory."""
+        return self.allow(user_id)
+
+
+class SharedRateLimiter:
+    """The same limit counted in the database (PostgreSQL), so that replicas share it: a user who sends to
+    two replicas gets ``limit`` photos a minute in all, not ``limit`` from each."""
+
+    def __init__(self, storage: Storage, limit: int, window_s: float = 60.0) -> None:
+        self.storage = storage
+        self.limit = limit
+        self.window_s = window_s
+
+    async def admit(self, user_id: int) -> bool:
+        return await asyncio.to_thread(self.storage.allow_photo, user_id, self.limit, self.window_s)

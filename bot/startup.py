@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import logging
 import os
 import secrets
@@ -18,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from bot.config import Settings
+from bot.database import redact_url
 from bot.models import ModelHolder
 from bot.storage import Storage
 from recognizer import ModelError, Recognizer
@@ -158,8 +160,19 @@ def user_hash_salt(data_dir: Path) -> str:
 
 
 def open_storage(settings: Settings) -> Storage:
-    """The database in DATA_DIR, migrated to the current schema."""
+    """The database (PostgreSQL at DATABASE_URL, else SQLite in DATA_DIR), migrated to the current schema.
+
+    DATA_DIR is needed either way: the feedback file for /train and the heartbeat live there.
+    """
     prepare_data_dir(settings.data_dir)
+    if settings.database_url:
+        try:
+            # The salt stored in the database wins: every replica hashes user ids alike.
+            return Storage(settings.database_url, secrets.token_hex(16))
+        except Exception as error:  # psycopg's errors, or no psycopg: either way one sentence, no password
+            raise StartupError(f"The database at DATABASE_URL ({redact_url(settings.database_url)}) cannot be used "
+                               f"({type(error).__name__}: {' '.join(str(error).split())[:300]}); check the URL, "
+                               "the server and the role's rights.", EXIT_DATA_DIR) from None
     salt = user_hash_salt(settings.data_dir)
     try:
         return Storage(settings.database_path, salt)
@@ -168,24 +181,40 @@ def open_storage(settings: Settings) -> Storage:
                            "move it away to start a new one.", EXIT_DATA_DIR) from None
 
 
+SEED_LOCK = ".seed.lock"
+
+
+def _holds_anything(model_dir: Path) -> bool:
+    return any(path.name != SEED_LOCK for path in model_dir.iterdir())
+
+
 def seed_model_dir(model_dir: Path, shipped: Path = SHIPPED_MODELS_DIR) -> bool:
     """Put the shipped model into an empty or missing MODEL_DIR; True if it did.
 
     MODEL_DIR on a volume (Docker) or in the state directory (systemd) keeps retrained models and their
     rollback history across re-created containers and updated checkouts; on first start it holds
     nothing yet. A directory with anything in it is left alone (a broken one is reported, not replaced).
+    Replicas sharing an empty MODEL_DIR take turns (a lock file there): one seeds, the others find it done.
     """
-    if model_dir.exists() and (not model_dir.is_dir() or any(model_dir.iterdir())):
+    if model_dir.exists() and (not model_dir.is_dir() or _holds_anything(model_dir)):
         return False
     try:
         version = (shipped / CURRENT_FILE).read_text(encoding="utf-8").strip()
         model_dir.mkdir(parents=True, exist_ok=True)
-        staging = model_dir / f".seed-{version}"
-        shutil.copytree(shipped / version, staging, dirs_exist_ok=True)
-        staging.rename(model_dir / version)
-        partial = model_dir / f".{CURRENT_FILE}.partial"
-        partial.write_text(version + "\n", encoding="utf-8")
-        partial.replace(model_dir / CURRENT_FILE)  # CURRENT last: a half-seeded directory names no model
+        lock_path = model_dir / SEED_LOCK
+        with open(lock_path, "a", encoding="utf-8") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                if _holds_anything(model_dir):  # another replica seeded it while this one waited
+                    return False
+                staging = model_dir / f".seed-{version}"
+                shutil.copytree(shipped / version, staging, dirs_exist_ok=True)
+                staging.rename(model_dir / version)
+                partial = model_dir / f".{CURRENT_FILE}.partial"
+                partial.write_text(version + "\n", encoding="utf-8")
+                partial.replace(model_dir / CURRENT_FILE)  # CURRENT last: a half-seeded directory names no model
+            finally:
+                lock_path.unlink(missing_ok=True)  # while held: whoever waits on it finds the directory seeded
     except (OSError, UnicodeDecodeError) as error:
         raise StartupError(f"MODEL_DIR {model_dir} could not be seeded with the shipped model from {shipped} "
                            f"({error}): give the bot write access to it, or fill it yourself.", EXIT_MODEL) from None

@@ -1,14 +1,16 @@
-"""SQLite persistence: one row per photo answered. WAL mode, so nothing answered is lost on kill -9.
+"""Persistence: one row per photo answered, feedback, samples and /train runs, in SQLite or PostgreSQL.
 
-The schema version lives in ``PRAGMA user_version``; ``MIGRATIONS[n]`` takes a database from version
-n to n + 1, so later features add tables without losing data.
+SQLite (WAL mode, in DATA_DIR) is the default; ``DATABASE_URL=postgresql://...`` shares one database
+between replicas. Every write is committed before the method returns, so nothing answered is lost
+on kill -9. ``MIGRATIONS[n]`` takes a database from schema version n to n + 1, so later features add
+tables without losing data; each is written once, in SQLite's words (types INTEGER, REAL, TEXT, BLOB),
+and ``bot.database`` translates the types for PostgreSQL.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from bot.answers import COLUMNS, StoredAnswer, images_blob, images_of
+from bot.database import TRAINING_LOCK, Engine, Lock, connect, statements
 from recognizer.evaluation import accuracy, confusion_matrix, per_digit_accuracy
 from training.contract import FeedbackSamples, Miscounts, Verdict
 
@@ -112,9 +115,19 @@ MIGRATIONS: list[str] = [
         FROM feedback f JOIN answers a ON a.id = f.answer_id
         WHERE length(f.label) != length(a.number);
     """,
+    # 5 -> 6: when each user's photos arrived, so that replicas share one rate limit (PHOTOS_PER_MINUTE).
+    """
+    CREATE TABLE photo_arrivals (
+        user_hash TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX photo_arrivals_user_at ON photo_arrivals (user_hash, at);
+    """,
 ]
 
 
+# A run's row while its process lives: running, or running with a cancel asked for from another replica.
+RUN_GOING = "('running', 'cancel_requested')"
 # SQLite integers are signed 64-bit: an id outside this range can name no row (and would overflow).
 MAX_ROW_ID = 2**63 - 1
 # The longest number a user may give as the right answer; longer is no plausible correction.
@@ -154,29 +167,43 @@ class Stats:
 
 
 class Storage:
-    """A single connection guarded by a lock; callers run these methods in a worker thread."""
+    """A single connection guarded by a lock; callers run these methods in a worker thread.
 
-    def __init__(self, path: Path, salt: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.salt = salt
+    ``location`` is a SQLite file or a PostgreSQL URL (``bot.database.connect``). ``salt`` hashes user
+    ids; with PostgreSQL the one stored in the database wins, so every replica hashes alike.
+    """
+
+    def __init__(self, location: Path | str, salt: str) -> None:
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL mode
-        self._migrate()
+        self._db: Engine = connect(location)
+        self.engine = self._db.name
+        try:
+            self._migrate()
+            self.salt = self._db.installation_salt(salt) or salt
+        except BaseException:
+            self._db.close()
+            raise
+
+    @property
+    def errors(self) -> tuple[type[Exception], ...]:
+        """What the driver raises when the database cannot be used (for callers that report it)."""
+        return self._db.errors
+
+    def describe(self) -> str:
+        """Which database, fit for a log (no password)."""
+        return self._db.describe()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Engine]:
         """All or nothing, whatever goes wrong inside: the one connection is never left in a transaction."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.begin()
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.rollback()
                 raise
-            self._db.execute("COMMIT")
+            self._db.commit()
 
     @property
     def in_transaction(self) -> bool:
@@ -184,18 +211,26 @@ class Storage:
             return self._db.in_transaction
 
     def _migrate(self) -> None:
-        with self._lock:
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        """Each pending migration in a transaction of its own; processes starting together take turns."""
+        while True:
             with self._transaction() as db:
-                for statement in filter(str.strip, script.split(";")):
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {target}")
+                db.lock_schema()
+                version = db.schema_version()
+                if version >= len(MIGRATIONS):
+                    return
+                for statement in statements(MIGRATIONS[version]):
+                    db.execute(db.migration_sql(statement))
+                db.set_schema_version(version + 1)
 
     @property
     def schema_version(self) -> int:
         with self._lock:
-            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+            return self._db.schema_version()
+
+    def ping(self) -> None:
+        """Raise unless the database answers (for /healthz)."""
+        with self._lock:
+            self._db.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""
@@ -207,9 +242,9 @@ class Storage:
         with self._lock:
             cursor = self._db.execute(
                 f"INSERT INTO answers (created_at, user_hash, {', '.join(COLUMNS)})"
-                f" VALUES (?, ?, {', '.join('?' for _ in COLUMNS)})",
+                f" VALUES (?, ?, {', '.join('?' for _ in COLUMNS)}) RETURNING id",
                 (time.time(), hash_user(user_id, self.salt), *answer.to_row()))
-            return int(cursor.lastrowid)
+            return int(cursor.fetchone()[0])
 
     def answer(self, answer_id: int) -> StoredAnswer | None:
         """The stored answer, or None when there is none with this id.
@@ -223,7 +258,7 @@ class Storage:
             return self._answer(self._db, answer_id)
 
     @staticmethod
-    def _answer(db: sqlite3.Connection, answer_id: int) -> StoredAnswer | None:
+    def _answer(db: Engine, answer_id: int) -> StoredAnswer | None:
         row = db.execute(f"SELECT id, {', '.join(COLUMNS)} FROM answers WHERE id = ?", (answer_id,)).fetchone()
         return None if row is None else StoredAnswer.from_row(dict(zip(("id", *COLUMNS), row)))
 
@@ -251,22 +286,22 @@ class Storage:
                 answer = self._answer(db, answer_id)
                 if answer is None:
                     return False
-                cursor = db.execute(
-                    "INSERT INTO feedback (answer_id, created_at, user_hash, verdict, label) VALUES (?, ?, ?, ?, ?)",
-                    (answer_id, now, user, Verdict(verdict).value, label))
+                feedback_id = db.execute(
+                    "INSERT INTO feedback (answer_id, created_at, user_hash, verdict, label) VALUES (?, ?, ?, ?, ?)"
+                    " RETURNING id", (answer_id, now, user, Verdict(verdict).value, label)).fetchone()[0]
                 if len(label) == len(answer.digits):
                     db.executemany(
                         "INSERT INTO samples (feedback_id, created_at, user_hash, image, label, predicted, confidence)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(cursor.lastrowid, now, user, images_blob(digit.image), int(true), digit.digit,
+                        [(feedback_id, now, user, images_blob(digit.image), int(true), digit.digit,
                           digit.confidence) for digit, true in zip(answer.digits, label)])
                 else:
                     db.execute("INSERT INTO miscounts (feedback_id, answer_id, created_at, user_hash, answer_number,"
                                " label, inputs, writing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                               (cursor.lastrowid, answer_id, now, user, answer.number, label,
+                               (feedback_id, answer_id, now, user, answer.number, label,
                                 images_blob(answer.images), answer.writing))
                 db.execute("DELETE FROM corrections WHERE answer_id = ?", (answer_id,))
-        except sqlite3.IntegrityError:  # feedback exists already: the transaction was rolled back
+        except self._db.integrity_error:  # feedback exists already: the transaction was rolled back
             return False
         return True
 
@@ -287,8 +322,8 @@ class Storage:
             self._db.execute("INSERT INTO corrections (answer_id, chat_id, digits, created_at, message_id,"
                              " answer_text) VALUES (?, ?, ?, ?, ?, ?)"
                              " ON CONFLICT (answer_id) DO UPDATE SET digits = excluded.digits,"
-                             " message_id = coalesce(excluded.message_id, message_id),"
-                             " answer_text = coalesce(excluded.answer_text, answer_text)",
+                             " message_id = coalesce(excluded.message_id, corrections.message_id),"
+                             " answer_text = coalesce(excluded.answer_text, corrections.answer_text)",
                              (answer_id, chat_id, digits, time.time(), message_id, answer_text))
 
     def correction_message(self, answer_id: int) -> tuple[int, str] | None:
@@ -359,8 +394,9 @@ class Storage:
         """Record a run as running, with the model in use when it started (to tell the truth after a crash)."""
         with self._lock:
             cursor = self._db.execute("INSERT INTO training_runs (started_at, chat_id, epochs, status, model_before)"
-                                      " VALUES (?, ?, ?, 'running', ?)", (time.time(), chat_id, epochs, model_before))
-            return int(cursor.lastrowid)
+                                      " VALUES (?, ?, ?, 'running', ?) RETURNING id",
+                                      (time.time(), chat_id, epochs, model_before))
+            return int(cursor.fetchone()[0])
 
     def set_run_message(self, run_id: int, message_id: int) -> None:
         with self._lock:
@@ -371,14 +407,67 @@ class Storage:
             self._db.execute("UPDATE training_runs SET status = ?, summary = ?, finished_at = ? WHERE id = ?",
                              (status, summary, time.time(), run_id))
 
+    def training_lock(self) -> Lock | None:
+        """The right to run /train, or None while a run holds it (in this process or in another replica).
+
+        With PostgreSQL it is an advisory lock on a connection of its own, released when the holder
+        releases it or dies, whichever host it runs on.
+        """
+        return self._db.try_lock(TRAINING_LOCK)
+
     def interrupted_runs(self) -> list[dict[str, Any]]:
-        """Runs still marked running (the bot stopped during them); marks them interrupted."""
+        """Runs still marked running (the bot stopped during them); marks them interrupted.
+
+        None while a run holds the training lock: its row is a run going on in another replica.
+        """
+        lock = self.training_lock()
+        if lock is None:
+            return []
         columns = ("id", "chat_id", "message_id", "epochs", "started_at", "model_before")
-        with self._transaction() as db:
-            rows = db.execute(f"SELECT {', '.join(columns)} FROM training_runs WHERE status = 'running'").fetchall()
-            db.execute("UPDATE training_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
-                       (time.time(),))
+        try:
+            with self._transaction() as db:
+                rows = db.execute(f"SELECT {', '.join(columns)} FROM training_runs WHERE status IN {RUN_GOING}"
+                                  ).fetchall()
+                db.execute(f"UPDATE training_runs SET status = 'interrupted', finished_at = ? WHERE status IN"
+                           f" {RUN_GOING}", (time.time(),))
+        finally:
+            lock.release()
         return [dict(zip(columns, r)) for r in rows]
+
+    def running_run(self) -> dict[str, Any] | None:
+        """The run marked running, if any (another replica's, when this one runs none)."""
+        columns = ("id", "chat_id", "epochs", "started_at")
+        with self._lock:
+            row = self._db.execute(f"SELECT {', '.join(columns)} FROM training_runs WHERE status IN {RUN_GOING}"
+                                   " ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else dict(zip(columns, row))
+
+    def request_cancel(self) -> bool:
+        """Ask the replica running /train to cancel it (it checks its run's row); False when none runs."""
+        with self._lock:
+            cursor = self._db.execute("UPDATE training_runs SET status = 'cancel_requested' WHERE status = 'running'")
+            return cursor.rowcount > 0
+
+    def run_status(self, run_id: int) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT status FROM training_runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # --- the rate limit -----------------------------------------------------------------------------
+
+    def allow_photo(self, user_id: int, limit: int, window_s: float = 60.0, now: float | None = None) -> bool:
+        """Count a photo from ``user_id`` and say whether it may be read: at most ``limit`` in any window of
+        ``window_s`` seconds, whichever replica each arrived at. A refused photo does not count."""
+        now = time.time() if now is None else now
+        user = hash_user(user_id, self.salt)
+        with self._transaction() as db:
+            db.lock_key(user)
+            db.execute("DELETE FROM photo_arrivals WHERE user_hash = ? AND at <= ?", (user, now - window_s))
+            seen = db.execute("SELECT COUNT(*) FROM photo_arrivals WHERE user_hash = ?", (user,)).fetchone()[0]
+            if seen >= limit:
+                return False
+            db.execute("INSERT INTO photo_arrivals (user_hash, at) VALUES (?, ?)", (user, now))
+        return True
 
     def stats(self, days: int = 30) -> Stats:
         with self._lock:
@@ -387,7 +476,7 @@ class Storage:
             latencies = [r[0] for r in self._db.execute("SELECT latency_ms FROM answers ORDER BY id DESC LIMIT 10000")]
             since = time.time() - days * 86400
             per_day = self._db.execute(
-                "SELECT date(created_at, 'unixepoch') AS day, COUNT(*) FROM answers WHERE created_at >= ?"
+                f"SELECT {self._db.day('created_at')} AS day, COUNT(*) FROM answers WHERE created_at >= ?"
                 " GROUP BY day ORDER BY day", (since,)).fetchall()
             numbers = [r[0] for r in self._db.execute("SELECT number FROM answers WHERE number != ''")]
         digits_read = {d: 0 for d in range(10)}

@@ -22,8 +22,9 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot import pictures, texts
+from bot import metrics, pictures, texts
 from bot.config import Settings
+from bot.database import Lock
 from bot.logging_setup import redact
 from bot.models import ModelHolder
 from bot.storage import Storage
@@ -32,6 +33,7 @@ from training.contract import Done, Epoch, Failed, decode, retrain_command
 
 log = logging.getLogger(__name__)
 
+CANCEL_POLL_S = 2.0  # how often a run's row is checked for a /train cancel sent to another replica
 EDIT_EVERY_S = 3.0  # Telegram limits edits; one every few seconds is plenty for a progress line
 STDERR_LINES_KEPT = 40
 FEEDBACK_FILE = "training-feedback.npz"  # in DATA_DIR, for the run in progress only
@@ -54,6 +56,7 @@ class TrainingRun:
     cancelled: bool = False
     stopping: bool = False  # the bot is shutting down: the run will be reported after the restart
     stderr_tail: list[str] = field(default_factory=list)
+    lock: Lock | None = None  # the database's training lock, held until the run is over
 
 
 class TrainingJobs:
@@ -98,20 +101,30 @@ class TrainingJobs:
 
         The check and the reservation happen with no ``await`` between them, so two /train handled
         at the same moment cannot both start (the event loop runs one of them to its first await).
+        Then the database's training lock: replicas share one database, so two /train reaching two
+        replicas at once start one run (with PostgreSQL an advisory lock, released by a dying process).
         The training process also takes the models directory's lock, which covers a run left over
         from before a restart.
         """
         if self.busy:
             return None
         self._reserved = True
+        lock = None
         try:
+            lock = await asyncio.to_thread(self.storage.training_lock)
+            if lock is None:  # a run is going in another replica
+                return None
             samples, held_out = await asyncio.to_thread(self._export_feedback)  # first: a failure records no run
             run_id = await asyncio.to_thread(self.storage.start_run, chat_id, epochs, self.models.current.version)
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
             process = await asyncio.create_subprocess_exec(*self.command(epochs), stdout=asyncio.subprocess.PIPE,
                                                            stderr=asyncio.subprocess.PIPE, env=env)
-            run = TrainingRun(run_id, chat_id, epochs, process, lang=lang, held_out=held_out)
+            run = TrainingRun(run_id, chat_id, epochs, process, lang=lang, held_out=held_out, lock=lock)
             self.current = run
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         finally:
             self._reserved = False
         self._task = asyncio.create_task(self._watch(run))
@@ -129,12 +142,30 @@ class TrainingJobs:
         return run
 
     async def cancel(self) -> bool:
+        """Stop the run: this replica's, or (asked through the database) the one another replica runs."""
         run = self.current
-        if run is None or run.process.returncode is not None:
+        if run is None:
+            return await asyncio.to_thread(self.storage.request_cancel)
+        if run.process.returncode is not None:
             return False
         run.cancelled = True
         run.process.terminate()
         return True
+
+    async def _follow_cancel_requests(self, run: TrainingRun) -> None:
+        """A /train cancel that reached another replica marks the run's row; stop the run when it does."""
+        while run.process.returncode is None:
+            await asyncio.sleep(CANCEL_POLL_S)
+            try:
+                status = await asyncio.to_thread(self.storage.run_status, run.run_id)
+            except Exception as error:  # the database is away for a moment: ask again next time
+                log.warning("could not check training run %s for a cancel: %s", run.run_id, error)
+                continue
+            if status == "cancel_requested" and run.process.returncode is None:
+                log.info("training run %s cancelled from another replica", run.run_id)
+                run.cancelled = True
+                run.process.terminate()
+                return
 
     async def stop(self) -> None:
         """On bot shutdown (while the bot can still send): stop a run, say so in its message, and leave it
@@ -174,6 +205,7 @@ class TrainingJobs:
     async def _watch(self, run: TrainingRun) -> None:
         assert run.process.stdout is not None
         stderr_task = asyncio.create_task(self._read_stderr(run))
+        cancel_task = asyncio.create_task(self._follow_cancel_requests(run))
         outcome: Done | Failed | None = None
         last_edit = 0.0
         try:
@@ -194,12 +226,16 @@ class TrainingJobs:
             log.exception("watching training run %s failed", run.run_id)
             await self._finish(run, Failed(reason="the bot lost track of the training process"))
         finally:
+            cancel_task.cancel()
             self.current = None
             self.feedback_path.unlink(missing_ok=True)
+            if run.lock is not None:
+                run.lock.release()
 
     async def _finish(self, run: TrainingRun, outcome: Done | Failed | None) -> None:
         lang = run.lang
         if run.stopping:  # the row stays "running": the restarted bot reports the run as interrupted
+            metrics.TRAINING_RUNS.labels(outcome="interrupted").inc()
             log.info("training run %s stopped because the bot is shutting down", run.run_id)
             await self._edit(run, texts.text(lang, "train_stopping"))
             return
@@ -227,6 +263,7 @@ class TrainingJobs:
             text = texts.text(lang, "train_failed", code=run.process.returncode,
                               reason=redact(reason, self.settings.token)[:600])
         await asyncio.to_thread(self.storage.finish_run, run.run_id, status, text)
+        metrics.TRAINING_RUNS.labels(outcome=status).inc()
         log.info("training run %s finished: %s", run.run_id, status)
         await self._edit(run, text)
         if picture is not None:

@@ -6,11 +6,14 @@ import functools
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from digitbot.testkit import postgres
+from digitbot.testkit.postgres import TestDatabase
 from training.data import DataError, locate_mnist
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,3 +70,29 @@ def trained_models_dir(tmp_path_factory: pytest.TempPathFactory, small_mnist_fil
     result = run_train(small_mnist_file, models_dir, "--seed", "3")
     assert result.returncode == 0, result.stdout + result.stderr
     return models_dir
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TestDatabase]:
+    """A database of this session's own on the PostgreSQL that DIGITBOT_TEST_POSTGRES names (else a skip)."""
+    why = postgres.unavailable()
+    if why is not None:
+        pytest.skip(why)
+    database = TestDatabase()
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: TestDatabase) -> str:
+    """The URL of an empty PostgreSQL database for one test."""
+    postgres_server.reset()
+    return postgres_server.url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Each engine in turn: a fresh SQLite file, then an empty PostgreSQL database (skipped without one)."""
+    if request.param == "sqlite":
+        return tmp_path / "db.sqlite3"
+    return request.getfixturevalue("postgres_url")

@@ -2,15 +2,21 @@
 
 It implements the methods digitbot uses, with JSON shaped as Telegram's: getMe, deleteWebhook,
 setMyCommands, getUpdates (long polling), getFile and file downloads, sendMessage, sendPhoto,
-sendChatAction, editMessageText / ReplyMarkup / Caption, answerCallbackQuery. Tests push updates
-in and read back every call the bot made, and can take the API down (connections refused, open ones
-cut) and bring it back on the same port, as an outage would.
+sendChatAction, editMessageText / ReplyMarkup / Caption, answerCallbackQuery, setWebhook. Tests push
+updates in and read back every call the bot made, and can take the API down (connections refused,
+open ones cut) and bring it back on the same port, as an outage would.
+
+Updates reach the bot by long polling (getUpdates), or, after ``deliver_to``, by webhook: POSTed to
+the replicas' webhook URLs in turn with the secret header, as Telegram and a load balancer in front of
+several replicas would; a replica that does not take an update (refused, cut off, not 200) is passed
+over for the next, as a load balancer's health check would.
 """
 
 from __future__ import annotations
 
 import email.parser
 import email.policy
+import http.client
 import itertools
 import json
 import socket
@@ -47,6 +53,10 @@ class FakeTelegram:
         self._flood: dict[str, int] = {}  # method -> how many more calls get 429 (see ``flood``)
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._address = self._server.server_address[:2]
+        self._targets: dict[int, int] = {}  # update_id -> the replica it must reach first (webhook mode)
+        self._webhooks: list[str] = []
+        self._webhook_secret = ""
+        self._closed = False
 
     @property
     def url(self) -> str:
@@ -58,6 +68,9 @@ class FakeTelegram:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
         if not self.is_down:
             self._server.shutdown()
             self._server.server_close()
@@ -93,18 +106,68 @@ class FakeTelegram:
         self.files[file_id] = (f"photos/{file_id}.{suffix}", content)
         return file_id
 
-    def push(self, update: dict[str, Any]) -> int:
-        return self.push_many([update])[0]
+    def push(self, update: dict[str, Any], replica: int | None = None) -> int:
+        return self.push_many([update], replica)[0]
 
-    def push_many(self, updates: list[dict[str, Any]]) -> list[int]:
-        """Queue updates together, so one getUpdates delivers them all (the bot handles them at once)."""
+    def push_many(self, updates: list[dict[str, Any]], replica: int | None = None) -> list[int]:
+        """Queue updates together, so one getUpdates delivers them all (the bot handles them at once).
+
+        In webhook mode ``replica`` (an index into ``deliver_to``'s URLs) is where they go first; by
+        default each update goes to the next replica in turn.
+        """
         with self._changed:
             ids = []
             for update in updates:
                 ids.append(next(self._ids))
                 self._updates.append({"update_id": ids[-1], **update})
+                if replica is not None:
+                    self._targets[ids[-1]] = replica
             self._changed.notify_all()
         return ids
+
+    def deliver_to(self, urls: list[str], secret: str, senders: int = 4) -> None:
+        """Webhook mode from now on: every update, queued or to come, is POSTed to one of ``urls``.
+
+        ``senders`` updates are in flight at once (Telegram's max_connections is 40 by default). Each
+        delivery is recorded as a ``webhook`` call with the update's id and the replica that took it.
+        """
+        self._webhooks, self._webhook_secret = list(urls), secret
+        position = itertools.count()
+        turn = itertools.count()
+        for _ in range(senders):
+            threading.Thread(target=self._deliver, args=(position, turn), daemon=True).start()
+
+    def _deliver(self, position: itertools.count, turn: itertools.count) -> None:
+        while True:
+            with self._changed:
+                index = next(position)
+                while len(self._updates) <= index and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                update = self._updates[index]
+                first = self._targets.get(update["update_id"], next(turn) % len(self._webhooks))
+            order = [(first + step) % len(self._webhooks) for step in range(len(self._webhooks))]
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not self._closed:
+                replica = next((r for r in order if self._post(self._webhooks[r], update)), None)
+                if replica is not None:
+                    self._record(Call("webhook", {"update_id": update["update_id"], "replica": replica}))
+                    break
+                time.sleep(0.2)  # no replica took it: Telegram retries later
+
+    def _post(self, url: str, update: dict[str, Any]) -> bool:
+        parts = urlparse(url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        try:
+            connection.request("POST", parts.path, json.dumps(update).encode(),
+                               {"Content-Type": "application/json",
+                                "X-Telegram-Bot-Api-Secret-Token": self._webhook_secret})
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
 
     def message(self, user_id: int, *, language: str = "en", **content: Any) -> dict[str, Any]:
         """Build a private-chat message update from ``user_id``."""
@@ -142,6 +205,10 @@ class FakeTelegram:
         with self._changed:
             return [c for c in self.calls if (method is None or c.method == method)
                     and (chat_id is None or c.params.get("chat_id") == chat_id)]
+
+    def sent_texts(self, text: str) -> list[Call]:
+        """Every message or edit sent so far whose text contains ``text`` (no waiting)."""
+        return [c for c in self.sent() if text in str(c.params.get("text", ""))]
 
     def wait_for(self, predicate: Callable[[list[Call]], Any], timeout: float = 20.0) -> Any:
         """Block until ``predicate(calls)`` is truthy; return its value, or fail after ``timeout``."""
@@ -206,7 +273,8 @@ class FakeTelegram:
             return 200, {"ok": True, "result": self._next_updates(offset, float(params.get("timeout") or 0))}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
-        if method in ("deleteWebhook", "setMyCommands", "sendChatAction", "answerCallbackQuery", "deleteMessage"):
+        if method in ("deleteWebhook", "setWebhook", "setMyCommands", "sendChatAction", "answerCallbackQuery",
+                      "deleteMessage"):
             return 200, {"ok": True, "result": True}
         if method == "getFile":
             file_id = params.get("file_id")

@@ -3,14 +3,15 @@ closes the keypad under its answer, /help as complete as /start, unknown command
 
 from __future__ import annotations
 
+import contextlib
 import re
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.answers import writing_of
+from bot.database import connect
 from digitbot.testkit.bot_process import ADMIN_ID
 
 pytestmark = pytest.mark.slow
@@ -64,11 +65,14 @@ def test_a_typed_correction_closes_the_keypad_under_its_answer(bot, two_digit_ph
     assert closed.params["message_id"] == message["message_id"]
     assert closed.params["text"].startswith("72") and "saved the right answer: 140" in closed.params["text"]
     assert list(_buttons(closed.params["reply_markup"])) == ["🔍 What I saw"]  # the keypad is gone
-    with sqlite3.connect(Path(bot.env["DATA_DIR"]) / "digitbot.sqlite3") as db:  # kept whole, for the cutting
+    db = connect(bot.env.get("DATABASE_URL") or Path(bot.env["DATA_DIR"]) / "digitbot.sqlite3")
+    try:  # kept whole, for the cutting (on whichever engine the bot uses)
         kept = db.execute("SELECT answer_number, label, length(inputs), writing FROM miscounts WHERE label = '140'"
                           ).fetchall()
-    assert [row[:3] for row in kept] == [("72", "140", 2 * 28 * 28)]
-    writing = writing_of(kept[0][3])
+    finally:
+        db.close()
+    assert [tuple(row[:3]) for row in kept] == [("72", "140", 2 * 28 * 28)]
+    writing = writing_of(bytes(kept[0][3]))
     assert writing.shape[0] < 60 and writing.shape[1] > writing.shape[0] and writing.max() == 255  # "72", small
     fake.push(fake.command(ADMIN_ID, "/stats"))
     stats = fake.calls_with_text("with a digit too many or too few", "sendMessage", timeout=30)[-1]
@@ -95,7 +99,7 @@ def test_backspace_and_cancel_on_the_keypad(bot, two_digit_photo):
     cancelled = _edits(fake, user, 4)[3]
     assert cancelled.params["text"] == message["text"]  # the answer as it was, with its buttons back
     assert set(_buttons(cancelled.params["reply_markup"])) == {"✅ Right", "✏️ Wrong", "🔍 What I saw"}
-    with sqlite3.connect(bot.env["DATA_DIR"] + "/digitbot.sqlite3") as db:
+    with contextlib.closing(bot.database()) as db:  # the bot's own database, SQLite or PostgreSQL
         assert db.execute("SELECT COUNT(*) FROM corrections WHERE chat_id = ?", (user,)).fetchone()[0] == 0
         assert db.execute("SELECT COUNT(*) FROM feedback f JOIN answers a ON a.id = f.answer_id"
                           " WHERE a.chat_id = ?", (user,)).fetchone()[0] == 0

@@ -84,3 +84,34 @@ def test_every_shipped_model_file_is_packaged():
     files = [p.relative_to(SHIPPED_MODELS_DIR).as_posix() for p in SHIPPED_MODELS_DIR.rglob("*") if p.is_file()
              and not p.name.startswith(".")]
     assert files and all(any(fnmatch.fnmatch(f, pattern) for pattern in patterns) for f in files), files
+
+
+def test_replica_settings_and_what_never_reaches_a_log():
+    s = settings(DATABASE_URL="postgresql://bot:s3cret-pw@db:5432/digitbot", METRICS_PORT="9100",
+                 WEBHOOK_URL="https://bot.example.org/telegram", WEBHOOK_SECRET="hook_Secret-1", MODEL_POLL_S="5")
+    assert s.database_url.startswith("postgresql://") and s.metrics_port == 9100 and s.model_poll_s == 5
+    assert set(s.secrets) == {TOKEN, "hook_Secret-1", "s3cret-pw"}
+    assert settings().database_url is None and settings().metrics_port is None and settings().secrets == (TOKEN,)
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL must be a PostgreSQL URL"),
+    ({"WEBHOOK_URL": "https://bot.example.org/telegram"}, "WEBHOOK_SECRET must be set with WEBHOOK_URL"),
+    ({"WEBHOOK_URL": "https://b.example.org/t", "WEBHOOK_SECRET": "has space"}, "WEBHOOK_SECRET may hold only"),
+    ({"METRICS_PORT": "http"}, "METRICS_PORT must be a whole number"),
+])
+def test_bad_replica_settings_are_named(env, named):
+    with pytest.raises(ConfigError, match=named):
+        settings(**env)
+
+
+def test_the_database_password_is_redacted_from_logs():
+    import logging
+
+    from bot.database import redact_url
+    from bot.logging_setup import RedactTokenFilter
+
+    assert redact_url("postgresql://bot:s3cret-pw@db:5432/x") == "postgresql://bot:***@db:5432/x"
+    assert redact_url("postgresql://db/x") == "postgresql://db/x"
+    record = logging.LogRecord("x", logging.INFO, "", 0, "connecting with %s", ("password=s3cret-pw",), None)
+    assert RedactTokenFilter(TOKEN, "s3cret-pw").filter(record) and "s3cret-pw" not in record.getMessage()

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-import sqlite3
+import threading
 
 import numpy as np
 import pytest
 
+from bot.database import connect, statements
 from bot.storage import MIGRATIONS, Storage
 
 
-def database_at(path, version: int) -> None:
+def database_at(location, version: int) -> None:
     """A database as the bot of schema ``version`` left it, with one answer (and a run, from version 2)."""
-    with sqlite3.connect(path) as db:
+    db = connect(location)
+    try:
         for script in MIGRATIONS[:version]:
-            db.executescript(script)
-        db.execute(f"PRAGMA user_version = {version}")
+            for statement in statements(script):
+                db.execute(db.migration_sql(statement))
+        db.set_schema_version(version)
         db.execute("INSERT INTO answers (created_at, user_hash, chat_id, status, number, confidence, latency_ms,"
                    " model_version, digits, inputs) VALUES (1.0, 'u', 42, 'ok', '7', 0.9, 5.0, 'old', '7:0.9000', ?)",
                    (np.full((28, 28), 9, np.uint8).tobytes(),))
         if version >= 2:
             db.execute("INSERT INTO training_runs (started_at, chat_id, epochs, status) VALUES (1.0, 42, 3, 'running')")
+    finally:
+        db.close()
 
 
 @pytest.mark.parametrize("version", range(1, len(MIGRATIONS) + 1))
-def test_an_older_database_is_brought_up_to_date_and_keeps_its_data(tmp_path, version):
-    database_at(tmp_path / "db.sqlite3", version)
-    storage = Storage(tmp_path / "db.sqlite3", salt="test")
+def test_an_older_database_is_brought_up_to_date_and_keeps_its_data(database_location, version):
+    database_at(database_location, version)
+    storage = Storage(database_location, salt="test")
     try:
         assert storage.schema_version == len(MIGRATIONS)
         answer = storage.answer(1)
@@ -39,22 +44,25 @@ def test_an_older_database_is_brought_up_to_date_and_keeps_its_data(tmp_path, ve
         storage.close()
 
 
-def test_a_new_database_and_a_second_opening(tmp_path):
-    first = Storage(tmp_path / "db.sqlite3", salt="test")
-    assert first.schema_version == len(MIGRATIONS) == 5
+def test_a_new_database_and_a_second_opening(database_location):
+    first = Storage(database_location, salt="test")
+    assert first.schema_version == len(MIGRATIONS) == 6
     first.close()
-    again = Storage(tmp_path / "db.sqlite3", salt="test")  # nothing is migrated twice
-    assert again.schema_version == 5
+    again = Storage(database_location, salt="test")  # nothing is migrated twice
+    assert again.schema_version == 6
     again.close()
 
 
-def test_corrections_of_the_count_given_before_version_5_are_kept(tmp_path):
+def test_corrections_of_the_count_given_before_version_5_are_kept(database_location):
     """A database of version 4 already holds such corrections, only as feedback: they are copied in."""
-    database_at(tmp_path / "db.sqlite3", 4)
-    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+    database_at(database_location, 4)
+    db = connect(database_location)
+    try:
         db.execute("INSERT INTO feedback (answer_id, created_at, user_hash, verdict, label)"
                    " VALUES (1, 2.0, 'u', 'wrong', '71')")
-    storage = Storage(tmp_path / "db.sqlite3", salt="test")
+    finally:
+        db.close()
+    storage = Storage(database_location, salt="test")
     try:
         assert storage.feedback_stats().miscounted == 1
         miscounts = storage.feedback_samples().miscounts
@@ -63,3 +71,28 @@ def test_corrections_of_the_count_given_before_version_5_are_kept(tmp_path):
         assert storage.answer(1).writing is None  # not kept before version 5
     finally:
         storage.close()
+
+def test_processes_starting_together_migrate_once(database_location):
+    """Replicas started at the same moment on an empty database: one migrates, the others wait, none fails."""
+    opened: list[Storage] = []
+    failures: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            opened.append(Storage(database_location, salt=f"salt-{threading.get_ident()}"))
+        except BaseException as error:  # noqa: BLE001 - the test reports whatever went wrong
+            failures.append(error)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert failures == [] and len(opened) == 4
+        assert {storage.schema_version for storage in opened} == {len(MIGRATIONS)}
+        if opened[0].engine == "postgresql":  # replicas hash users alike: one salt, stored in the database
+            assert len({storage.salt for storage in opened}) == 1
+    finally:
+        for storage in opened:
+            storage.close()
