@@ -52,7 +52,7 @@ from digitbot.testkit.fake_telegram import Call, FakeTelegram  # noqa: E402
 from recognizer import ImageDecodeError, Recognizer  # noqa: E402
 from recognizer.model_store import SHIPPED_MODELS_DIR, ModelStore  # noqa: E402
 from training.contract import HOLDOUT_EVERY  # noqa: E402
-from training.retrain import HeldOutChanges  # noqa: E402
+from training.retrain import HeldOutChanges, accuracy  # noqa: E402
 
 FIRST_USER = 20_000
 PROBE_USER = 29_999  # sends photos while /train runs, to time the replies
@@ -212,11 +212,6 @@ def figures(chosen: list[Photo]) -> dict[str, Any]:
             "noise_two_se": changes.tolerance}
 
 
-def mnist_accuracy(recognizer: Recognizer, path: str) -> float:
-    with np.load(path) as data:
-        return float((recognizer.classify(data["x_test"]).argmax(axis=1) == data["y_test"]).mean())
-
-
 def row(name: str, f: dict[str, Any]) -> str:
     if not f["count"]:
         return f"{name:<40} {0:>4}  (none)"
@@ -301,8 +296,9 @@ def main() -> None:
         after_model = Recognizer.load(ModelStore(models).version_dir(candidates[-1]))
         for photo in photos:
             photo.before, photo.after = read(before_model, photo), read(after_model, photo)
-        mnist = {"before": mnist_accuracy(before_model, mnist_path()),
-                 "after": mnist_accuracy(after_model, mnist_path())}
+        with np.load(mnist_path()) as data:
+            x_test, y_test = data["x_test"], data["y_test"]
+        mnist = {"before": accuracy(before_model, x_test, y_test), "after": accuracy(after_model, x_test, y_test)}
     load_after = os.getloadavg()
 
     sets = {

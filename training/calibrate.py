@@ -56,6 +56,12 @@ def held_out_photos(images: np.ndarray, labels: np.ndarray, count: int, seed: in
     return photos
 
 
+def calibration_photos(data: MnistData, cfg: TrainConfig, count: int) -> list[HeldOutPhoto]:
+    """The held-out photos a training run calibrates on: written with its validation digits, its seed + 2."""
+    _, _, x_val, y_val = split_validation(data, cfg.validation_size, cfg.seed)
+    return held_out_photos(x_val, y_val, count, cfg.seed + 2)
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) -> tuple[np.ndarray, float]:
     """Weights and bias of a logistic regression, by Newton's method with a small ridge penalty."""
     design = np.hstack([x, np.ones((len(x), 1))])
@@ -109,8 +115,7 @@ def recalibrate(store: ModelStore, data: MnistData, photos: int, make_current: b
     source = store.current_dir()
     manifest = read_manifest(source)
     recognizer = Recognizer.load(store.path)
-    _, _, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
-    weight, calibration, figures = calibrate(recognizer, held_out_photos(x_val, y_val, photos, cfg.seed + 2))
+    weight, calibration, figures = calibrate(recognizer, calibration_photos(data, cfg, photos))
     now = dt.datetime.now(dt.timezone.utc)
     manifest.update(version=now.strftime("%Y%m%dT%H%M%SZ"), created_at=now.isoformat(timespec="seconds"),
                     piece_weight=weight, calibration=calibration.to_manifest(), recalibrated_from=source.name)

@@ -127,7 +127,11 @@ def locate_mnist(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def split_validation(data: MnistData, size: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Hold out ``size`` training digits (stratified by nothing but a seeded shuffle) for validation."""
+    """Hold out ``size`` training digits (stratified by nothing but a seeded shuffle) for validation.
+
+    At most a fifth of them, so that a small slice (``--limit``, the tests) still trains on most.
+    """
+    size = min(size, len(data.x_train) // 5)
     order = np.random.default_rng(seed).permutation(len(data.x_train))
     val, train = order[:size], order[size:]
     return data.x_train[train], data.y_train[train], data.x_train[val], data.y_train[val]

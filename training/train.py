@@ -98,7 +98,7 @@ def evaluate(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
 
 def prepare_digits(data: MnistData, cfg: TrainConfig, segmented: LabelledPieces | None) -> DigitSet:
     """MNIST's training split, font and style digits, segmented whole digits, and extra (feedback) samples."""
-    x, y, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
+    x, y, x_val, y_val = split_validation(data, cfg.validation_size, cfg.seed)
     if cfg.limit:
         x, y = x[: cfg.limit], y[: cfg.limit]
     scale = min(1.0, len(x) / 55_000)  # synthetic digits in proportion when training on a slice
@@ -181,15 +181,15 @@ def train_reader(data: MnistData, cfg: TrainConfig, classifier: DenseClassifier,
                  train_pieces: LabelledPieces) -> Reader:
     """Fit the piece network, then choose the piece weight and the confidence map on held-out photos."""
     from recognizer.recognizer import Recognizer  # noqa: PLC0415
-    from training.calibrate import calibrate, held_out_photos  # noqa: PLC0415
+    from training.calibrate import calibrate, calibration_photos  # noqa: PLC0415
     from training.piece_model import PieceConfig, train_piece_network  # noqa: PLC0415
 
-    _, _, x_val, y_val = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
+    _, _, x_val, y_val = split_validation(data, cfg.validation_size, cfg.seed)
     val_pieces = make_pieces(x_val, y_val, cfg.validation_photos, cfg.seed + 1, workers=cfg.workers)
     pieces, figures = train_piece_network(train_pieces, val_pieces, PieceConfig(epochs=cfg.piece_epochs,
                                                                               seed=cfg.seed))
     reader = Recognizer(classifier, {"temperature": temperature}, None, pieces)
-    photos = held_out_photos(x_val, y_val, cfg.calibration_photos, cfg.seed + 2)
+    photos = calibration_photos(data, cfg, cfg.calibration_photos)
     weight, calibration, calibration_figures = calibrate(reader, photos)
     log.info("piece network: validation accuracy %.4f; piece weight %.2f, held-out photos read exactly %.1f%%",
              figures["validation_accuracy"], weight, 100 * calibration_figures["exact"])
@@ -219,7 +219,7 @@ def train(data: MnistData, store: ModelStore, cfg: TrainConfig, on_epoch: Progre
     fresh = start_from is None
     train_pieces = None
     if fresh:
-        x, y, _, _ = split_validation(data, min(cfg.validation_size, len(data.x_train) // 5), cfg.seed)
+        x, y, _, _ = split_validation(data, cfg.validation_size, cfg.seed)
         train_pieces = make_pieces(x, y, cfg.photos, cfg.seed, workers=cfg.workers)
     digits = prepare_digits(data, cfg, train_pieces)
     model = build_digit_model(cfg, len(digits.x), start_from)
