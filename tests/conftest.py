@@ -6,8 +6,10 @@ import functools
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -17,6 +19,29 @@ from digitbot.testkit.postgres import TestDatabase
 from training.data import DataError, locate_mnist
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+T = TypeVar("T")
+
+
+def at_once(function: Callable[[], T], times: int = 4) -> tuple[list[T], list[BaseException]]:
+    """Call ``function`` from ``times`` threads started together (processes starting at the same moment):
+    what the calls returned, and what they raised."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            results.append(function())
+        except BaseException as error:  # noqa: BLE001 - the caller asserts on whatever went wrong
+            errors.append(error)
+
+    threads = [threading.Thread(target=call) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
 
 
 @functools.cache
@@ -72,15 +97,20 @@ def trained_models_dir(tmp_path_factory: pytest.TempPathFactory, small_mnist_fil
     return models_dir
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[TestDatabase]:
-    """A database of this session's own on the PostgreSQL that DIGITBOT_TEST_POSTGRES names (else a skip)."""
+def own_database() -> Iterator[TestDatabase]:
+    """A database of its own on the PostgreSQL that DIGITBOT_TEST_POSTGRES names (else a skip), dropped after."""
     why = postgres.unavailable()
     if why is not None:
         pytest.skip(why)
     database = TestDatabase()
     yield database
     database.drop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[TestDatabase]:
+    """The session's own database, emptied by ``postgres_url`` for each test that uses it."""
+    yield from own_database()
 
 
 @pytest.fixture

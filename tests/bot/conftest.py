@@ -10,6 +10,7 @@ import pytest
 from digitbot.testkit.bot_process import TOKEN, BotProcess
 from digitbot.testkit.fake_telegram import FakeTelegram
 from recognizer.model_store import SHIPPED_MODELS_DIR
+from tests.conftest import own_database
 
 
 @pytest.fixture
@@ -34,6 +35,12 @@ def bot(module_fake, tmp_path_factory):
     yield process
     if process.process and process.process.poll() is None:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def module_database():
+    """A PostgreSQL database of the module's own, so its bots' counts start at zero."""
+    yield from own_database()
 
 
 @pytest.fixture

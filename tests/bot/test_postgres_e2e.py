@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from digitbot.testkit import postgres
 from digitbot.testkit.bot_process import BotProcess
 from digitbot.testkit.photos import digit_photo
 from tests.bot.test_bot_e2e import (  # noqa: F401 - collected again here, on PostgreSQL
@@ -33,16 +32,6 @@ from tests.bot.test_conversation_e2e import (  # noqa: F401
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def module_database():
-    why = postgres.unavailable()
-    if why is not None:
-        pytest.skip(why)
-    database = postgres.TestDatabase()
-    yield database
-    database.drop()
 
 
 @pytest.fixture(scope="module")

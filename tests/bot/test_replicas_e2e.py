@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitbot.testkit import postgres
 from digitbot.testkit.bot_process import ADMIN_ID, BotProcess
 from digitbot.testkit.photos import digit_photo
 from recognizer.model_store import MANIFEST_FILE, SHIPPED_MODELS_DIR, ModelStore
@@ -30,16 +29,6 @@ pytestmark = pytest.mark.slow
 
 SECRET = "replica-test-secret_1"
 PER_MINUTE = 12
-
-
-@pytest.fixture(scope="module")
-def module_database():
-    why = postgres.unavailable()
-    if why is not None:
-        pytest.skip(why)
-    database = postgres.TestDatabase()
-    yield database
-    database.drop()
 
 
 @pytest.fixture(scope="module")

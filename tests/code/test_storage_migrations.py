@@ -9,6 +9,7 @@ import pytest
 
 from bot.database import connect, statements
 from bot.storage import MIGRATIONS, Storage
+from tests.conftest import at_once
 
 
 def database_at(location, version: int) -> None:
@@ -72,22 +73,10 @@ def test_corrections_of_the_count_given_before_version_5_are_kept(database_locat
     finally:
         storage.close()
 
+
 def test_processes_starting_together_migrate_once(database_location):
     """Replicas started at the same moment on an empty database: one migrates, the others wait, none fails."""
-    opened: list[Storage] = []
-    failures: list[BaseException] = []
-
-    def open_one() -> None:
-        try:
-            opened.append(Storage(database_location, salt=f"salt-{threading.get_ident()}"))
-        except BaseException as error:  # noqa: BLE001 - the test reports whatever went wrong
-            failures.append(error)
-
-    threads = [threading.Thread(target=open_one) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    opened, failures = at_once(lambda: Storage(database_location, salt=f"salt-{threading.get_ident()}"))
     try:
         assert failures == [] and len(opened) == 4
         assert {storage.schema_version for storage in opened} == {len(MIGRATIONS)}
