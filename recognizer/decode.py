@@ -129,7 +129,9 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_
     try:
         if image.format in _DRAFT_FORMATS:
             # DCT-domain reduction: decodes at 1/2, 1/4 or 1/8 size, never below the requested size.
-            image.draft("L" if image.mode in ("L", "RGB", "YCbCr") else image.mode, (work_side, work_side))
+            # The request has the photo's own shape: a square one would hold a 4:3 photo at twice the size.
+            wanted = (max(1, width * work_side // full_side), max(1, height * work_side // full_side))
+            image.draft("L" if image.mode in ("L", "RGB", "YCbCr") else image.mode, wanted)
         cost = decode_cost(image.mode, image.size, image.format)
     except Exception as error:  # a header Pillow accepted but cannot size
         raise NotAnImageError(f"unreadable image header: {type(error).__name__}: {error}") from None

@@ -81,6 +81,18 @@ def test_large_photo_is_reduced_while_decoding():
     assert max(grey.shape) == WORK_SIDE and scale == pytest.approx(4000 / WORK_SIDE)
 
 
+
+@pytest.mark.parametrize("size", [(1280, 960), (960, 1280), (1280, 720)])
+def test_a_photo_not_square_is_reduced_by_the_decoder_alone(size, monkeypatch):
+    """A 4:3 or 16:9 photo four times the working size needs no resize after the JPEG decoder's reduction."""
+    def no_resize(*args, **kwargs):
+        raise AssertionError("resized after decoding")
+
+    photo = _encode(_picture(size=size), "JPEG")
+    monkeypatch.setattr("recognizer.decode.cv2.resize", no_resize)
+    grey, scale = decode_image(photo)
+    assert grey.shape == (size[1] // 4, size[0] // 4) and scale == pytest.approx(4.0)
+
 def test_not_an_image():
     with pytest.raises(NotAnImageError):
         decode_image(b"%PDF-1.4 this is a document, not a photo")
