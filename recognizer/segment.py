@@ -28,6 +28,7 @@ LINE_LENGTH = 0.8  # horizontal runs of ink at least this long (in digit heights
 LINE_THICKNESS = 2.5  # ...thinner than this many pen widths are strokes of their own (underlines)
 CUT_WIDER_THAN = 0.75  # strokes wider than this (in digit heights) may hold touching digits
 NECK_STROKES = 1.5  # a cut between touching digits crosses at most about this many strokes
+NECK_REACH = 0.12  # ...and is the thinnest column within this many digit heights either side
 GRID_STEP = 0.17  # extra cut candidates every this many digit heights, for cursive that never thins
 CONTEXT_ROWS, CONTEXT_COLS = 12, 20  # the thumbnail of the ink around a piece
 CONTEXT_HEIGHT, CONTEXT_WIDTH = 1.6, 2.6  # ...covering this many digit heights around its centre
@@ -266,7 +267,14 @@ def _cut_columns(columns: np.ndarray, stroke: float, height: float) -> list[int]
     if inner.size == 0:
         return []
     c = columns[inner]
-    thin = inner[(c <= columns[inner - 1]) & (c <= columns[inner + 1]) & (c <= NECK_STROKES * stroke)]
+    # A neck is the thinnest column around: along a single stroke (a 2's foot, a 7's bar) every column is
+    # about as thin as its neighbours, and cutting at each of their small dips would shatter the digit.
+    reach = max(1, int(NECK_REACH * height))
+    padded = np.pad(columns, reach, constant_values=np.inf)
+    window = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)[inner]
+    lowest_left = window[:, :reach].min(axis=1)
+    lowest_right = window[:, reach + 1 :].min(axis=1)
+    thin = inner[(c < lowest_left) & (c <= lowest_right) & (c <= NECK_STROKES * stroke)]
     grid = np.arange(margin, w - margin, max(2, int(GRID_STEP * height)))
     cuts = sorted(set(thin.tolist()) | set(grid.tolist()))
     # Two cuts a pixel or two apart make slivers that only cost time.

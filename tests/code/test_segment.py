@@ -62,6 +62,21 @@ def test_touching_digits_are_cut_where_they_might_meet():
     assert min(abs(x - 114) for x in rights) <= 8
 
 
+def test_a_wide_digit_drawn_in_one_stroke_stays_one_candidate():
+    """A 2 with a long wavy foot: every column of the foot is about one stroke thin, so cutting at each
+    small dip would shatter it into more atoms than one piece may hold, and the whole 2 would never be read."""
+    image = page(400, 200)
+    top = [(120 + 40 * np.cos(a), 70 - 35 * np.sin(a)) for a in np.linspace(np.pi, -0.3 * np.pi, 20)]
+    foot = [(105 + x, 160 + 3 * np.sin(x / 3.0)) for x in range(0, 150, 2)]
+    cv2.polylines(image, [np.int32(top + [(105, 160)])], False, 20, 4)
+    cv2.polylines(image, [np.int32(foot)], False, 20, 4)
+    found = candidates(find_ink(image))
+    assert found is not None
+    x0, x1 = 103, 257
+    whole = [p for p in found.pieces if p.box[0] <= x0 + 4 and p.box[0] + p.box[2] >= x1 - 4]
+    assert whole, f"no candidate holds the whole digit ({found.atom_count} atoms)"
+
+
 def test_no_piece_is_wider_than_a_digit_can_be_or_holds_too_many_atoms():
     image = page(640)
     for left in range(40, 560, 44):
