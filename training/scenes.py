@@ -19,6 +19,8 @@ from training.numbers import Layout
 PAPERS = ((235, 235, 230), (245, 243, 238), (210, 212, 215), (225, 230, 240), (240, 232, 200), (200, 220, 240),
           (235, 210, 220), (190, 190, 185))
 INKS = ((25, 25, 30), (30, 40, 120), (20, 30, 80), (150, 30, 35), (90, 90, 95), (20, 80, 40), (40, 40, 45))
+# Share of single-digit photos taken close up; the rest place the digit as small as a number on a page.
+CLOSE_UP_SHARE = 0.7
 TABLES = ((60, 45, 35), (120, 85, 55), (40, 40, 45), (170, 170, 175), (80, 100, 140), (150, 60, 60), (20, 20, 20))
 
 
@@ -117,7 +119,11 @@ def render_photo(layout: Layout, rng: np.random.Generator) -> Scene:
         longest = int(rng.choice([640, 800, 960, 1280]))
         aspect = float(rng.choice([0.75, 1.0, 1.33, 0.56]))
         w, h = (longest, int(longest * aspect)) if aspect <= 1 else (int(longest / aspect), longest)
-        fraction = np.exp(rng.uniform(np.log(0.06), np.log(0.6)))
+        # One digit sent to be read is mostly photographed close up (it spans about 40-95% of the short
+        # side in the dev photos); a number, and now and then a digit too, is a small part of a page.
+        close_up = len(layout.label) == 1 and rng.random() < CLOSE_UP_SHARE
+        low, high = (0.3, 0.9) if close_up else (0.06, 0.6)
+        fraction = np.exp(rng.uniform(np.log(low), np.log(high)))
         digit_px = fraction * min(w, h)
         digit_px = min(digit_px, 0.92 * w * layout.digit_height / lw, 0.9 * h * layout.digit_height / lh)
     matrix = _place(layout, (w, h), digit_px, rng, rng.normal(0, 3.5), 0.0 if crop else rng.uniform(0, 0.08))

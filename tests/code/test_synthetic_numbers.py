@@ -60,6 +60,19 @@ def test_scenes_decode_and_keep_the_owners_aligned(source, renderer):
     assert contrast > 15
 
 
+def test_a_single_digit_is_mostly_photographed_close_up(source):
+    """People photograph one digit close; a number is a smaller part of its photo."""
+    def digit_share(label: str, seed: int) -> float:
+        rng = np.random.default_rng(seed)
+        owners = render_photo(compose(label, source, rng), rng).owners
+        rows = np.flatnonzero((owners > 0).any(axis=1))
+        return (rows[-1] - rows[0] + 1) / min(owners.shape)
+
+    single = np.median([digit_share(str(seed % 10), seed) for seed in range(40)])
+    number = np.median([digit_share("4096", seed) for seed in range(40)])
+    assert single > 0.3 > number
+
+
 def test_every_style_draws_a_digit_sized_shape():
     rng = np.random.default_rng(4)
     for digit in STYLES:
