@@ -64,7 +64,7 @@ MUTATIONS = [
              "return binarise(remove_lines(ink_strength(grey)))", "return binarise(ink_strength(grey))",
              "ruled and grid lines stay in the ink",
              ("tests/code/test_ink.py", "tests/model/test_made_photos.py")),
-    Mutation("unsure-never", "recognizer/recognizer.py", "UNSURE_BELOW = 0.6", "UNSURE_BELOW = 0.0",
+    Mutation("unsure-never", "recognizer/recognizer.py", "UNSURE_BELOW = 0.8", "UNSURE_BELOW = 0.0",
              "the bot is never unsure: every guess is given as an answer",
              ("tests/code/test_serving_settings.py", "tests/model/test_made_photos.py",
               f"{BEHAVIOUR}::test_two_digits_drawn_over_each_other_are_not_a_sure_answer")),

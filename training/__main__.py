@@ -31,6 +31,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                         help="held-out synthetic photos to calibrate the confidence (default %(default)s)")
     parser.add_argument("--piece-epochs", type=int, default=defaults.piece_epochs,
                         help="epochs of the piece network (default %(default)s)")
+    parser.add_argument("--reader-only", action="store_true",
+                        help="keep the digit network of the model in use; train the piece network and the "
+                             "calibration afresh (after a change in how photos are cut into pieces)")
     parser.add_argument("--hidden", type=_units, default=defaults.model.hidden_units,
                         help="hidden layer widths, comma-separated (default %(default)s)")
     return parser
@@ -64,14 +67,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from training.train import train  # noqa: PLC0415 - imports TensorFlow
+    from training.train import retrain_reader, train  # noqa: PLC0415 - imports TensorFlow
 
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, limit=args.limit,
                       model=ModelConfig(hidden_units=args.hidden), photos=args.photos,
                       validation_photos=args.validation_photos, calibration_photos=args.calibration_photos,
                       piece_epochs=args.piece_epochs)
     started = time.monotonic()
-    result = train(data, ModelStore(args.models_dir), cfg)
+    store = ModelStore(args.models_dir)
+    result = retrain_reader(data, store, cfg) if args.reader_only else train(data, store, cfg)
     manifest = result.manifest
     print(f"model {manifest['version']}: MNIST test accuracy {manifest['test_accuracy']:.2%}, "
           f"{manifest['parameter_count']:,} parameters, trained in {time.monotonic() - started:.0f} s; "

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recognizer.classifier import PIECES_FILE, PieceClassifier
 from recognizer.confidence import FITTED_SIGNALS, SIGNALS, Calibration
 from recognizer.decode import ImageDecodeError
 from recognizer.model_store import MANIFEST_FILE, ModelError, ModelStore, read_manifest
@@ -116,16 +117,28 @@ def recalibrate(store: ModelStore, data: MnistData, photos: int, make_current: b
     manifest = read_manifest(source)
     recognizer = Recognizer.load(store.path)
     weight, calibration, figures = calibrate(recognizer, calibration_photos(data, cfg, photos))
-    now = dt.datetime.now(dt.timezone.utc)
-    manifest.update(version=now.strftime("%Y%m%dT%H%M%SZ"), created_at=now.isoformat(timespec="seconds"),
-                    piece_weight=weight, calibration=calibration.to_manifest(), recalibrated_from=source.name)
+    manifest.update(piece_weight=weight, calibration=calibration.to_manifest(), recalibrated_from=source.name)
     manifest.setdefault("reader", {})["calibration"] = figures
+    return publish_revision(store, source, manifest, make_current), manifest
+
+
+def publish_revision(store: ModelStore, source: Path, manifest: dict, make_current: bool,
+                     pieces: PieceClassifier | None = None) -> Path:
+    """Publish ``manifest`` as a new version holding the files of ``source`` (and ``pieces``, if given).
+
+    The manifest gets a fresh version and date; the digit network is copied unchanged.
+    """
+    now = dt.datetime.now(dt.timezone.utc)
+    manifest.update(version=now.strftime("%Y%m%dT%H%M%SZ"), created_at=now.isoformat(timespec="seconds"))
+    replaced = {MANIFEST_FILE} | ({PIECES_FILE} if pieces is not None else set())
     with store.publish(manifest["version"], make_current=make_current) as stage:
         for file in source.iterdir():
-            if file.is_file() and file.name != MANIFEST_FILE:
+            if file.is_file() and file.name not in replaced:
                 shutil.copy2(file, stage / file.name)
+        if pieces is not None:
+            pieces.save_npz(stage / PIECES_FILE)
         (stage / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return store.version_dir(manifest["version"]), manifest
+    return store.version_dir(manifest["version"])
 
 
 def main(argv: list[str] | None = None) -> int:
