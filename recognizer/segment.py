@@ -166,8 +166,9 @@ def separate_lines(labels: np.ndarray, found: list[Stroke], height: float, strok
     length = int(LINE_LENGTH * height)
     if length < 6:
         return labels, found
-    # Work in the box around the strokes: outside it there is no ink, and with a zero border the
-    # openings give exactly what they would on the whole photo, for a fraction of the pixels.
+    # Work in the box around the strokes: outside it there is no ink, so with a zero border the openings
+    # give what they gave on the whole photo (except that a run reaching the photo's edge no longer
+    # counts the edge as ink), for a fraction of the pixels.
     x0, y0 = min(s.x for s in found), min(s.y for s in found)
     x1, y1 = max(s.right for s in found), max(s.bottom for s in found)
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)

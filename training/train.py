@@ -30,6 +30,7 @@ from recognizer.model_store import (
     KERAS_FILE,
     MANIFEST_FILE,
     ModelStore,
+    load_classifier,
     read_manifest,
 )
 from training.augment import augment_batch
@@ -247,7 +248,6 @@ def retrain_reader(data: MnistData, store: ModelStore, cfg: TrainConfig, make_cu
     the digit network reads whole digits as before. Costs the synthetic photos and the piece network
     (about an hour on two cores), not the digit network's 40 epochs.
     """
-    from recognizer.model_store import load_classifier  # noqa: PLC0415
     from training.calibrate import publish_revision  # noqa: PLC0415
 
     started = time.monotonic()
