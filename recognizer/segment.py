@@ -169,12 +169,8 @@ def separate_lines(labels: np.ndarray, found: list[Stroke], height: float, strok
     # Work in the box around the strokes: outside it there is no ink, so with a zero border the openings
     # give what they gave on the whole photo (except that a run reaching the photo's edge no longer
     # counts the edge as ink), for a fraction of the pixels.
-    x0, y0 = min(s.x for s in found), min(s.y for s in found)
-    x1, y1 = max(s.right for s in found), max(s.bottom for s in found)
-    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    for s in found:
-        box = labels[s.y : s.bottom, s.x : s.right] == s.label
-        mask[s.y - y0 : s.bottom - y0, s.x - x0 : s.right - x0] |= box.astype(np.uint8)
+    x0, y0, x1, y1 = box = _box_around(found)
+    mask = _stroke_mask(labels, found, box)
     zero_border = {"borderType": cv2.BORDER_CONSTANT, "borderValue": 0}
     runs = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, length), np.uint8), **zero_border)
     if not runs.any():
@@ -302,10 +298,7 @@ def candidates(ink: Ink, found: list[Stroke] | None = None) -> Candidates | None
     parts = atoms(labels, found, height, slant)
     if not parts or len(parts) > MAX_ATOMS:
         return None
-    mask = np.zeros(labels.shape, np.uint8)
-    for s in found:
-        box = labels[s.y : s.bottom, s.x : s.right]
-        mask[s.y : s.bottom, s.x : s.right] |= (box == s.label).astype(np.uint8)
+    mask = _stroke_mask(labels, found, (0, 0, labels.shape[1], labels.shape[0]))
     context = _Context(mask, height, stroke, slant, parts, found, ink.strength)
     pieces: list[Piece] = []
     for start in range(len(parts)):
@@ -338,8 +331,7 @@ def writing_image(mask: np.ndarray, found: list[Stroke], height: float) -> np.nd
     whole writing can, so this is what is kept to learn the cutting from a correction of the count of
     digits. Anti-aliased like MNIST; shrunk further when the writing is very wide or tall.
     """
-    x0, y0 = min(s.x for s in found), min(s.y for s in found)
-    x1, y1 = max(s.right for s in found), max(s.bottom for s in found)
+    x0, y0, x1, y1 = _box_around(found)
     crop = mask[y0:y1, x0:x1].astype(np.float32)
     inner_rows, inner_cols = WRITING_MAX_ROWS - 2 * WRITING_MARGIN_PX, WRITING_MAX_COLS - 2 * WRITING_MARGIN_PX
     scale = min(WRITING_DIGIT_PX / max(height, 1.0), inner_rows / crop.shape[0], inner_cols / crop.shape[1])
@@ -349,6 +341,22 @@ def writing_image(mask: np.ndarray, found: list[Stroke], height: float) -> np.nd
     image[WRITING_MARGIN_PX:-WRITING_MARGIN_PX, WRITING_MARGIN_PX:-WRITING_MARGIN_PX] = np.clip(
         small * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return image
+
+
+def _box_around(found: list[Stroke]) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the box around all the strokes."""
+    return (min(s.x for s in found), min(s.y for s in found), max(s.right for s in found),
+            max(s.bottom for s in found))
+
+
+def _stroke_mask(labels: np.ndarray, found: list[Stroke], box: tuple[int, int, int, int]) -> np.ndarray:
+    """uint8 mask (1 = ink) of the strokes within ``box`` (left, top, right, bottom), in its own pixels."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for s in found:
+        mask[s.y - y0 : s.bottom - y0, s.x - x0 : s.right - x0] |= (
+            labels[s.y : s.bottom, s.x : s.right] == s.label).astype(np.uint8)
+    return mask
 
 
 def _typical_stroke(labels: np.ndarray, found: list[Stroke]) -> float:

@@ -178,6 +178,13 @@ def fit_digit_model(model, digits: DigitSet, cfg: TrainConfig, on_epoch: Progres
     return history
 
 
+def training_pieces(data: MnistData, cfg: TrainConfig) -> LabelledPieces:
+    """The labelled pieces the piece network learns: ``cfg.photos`` synthetic photos written with the
+    training split's digits (the validation digits stay for validating and calibrating)."""
+    x, y, _, _ = split_validation(data, cfg.validation_size, cfg.seed)
+    return make_pieces(x, y, cfg.photos, cfg.seed, workers=cfg.workers)
+
+
 def train_reader(data: MnistData, cfg: TrainConfig, classifier: DenseClassifier, temperature: float,
                  train_pieces: LabelledPieces) -> Reader:
     """Fit the piece network, then choose the piece weight and the confidence map on held-out photos."""
@@ -220,8 +227,7 @@ def train(data: MnistData, store: ModelStore, cfg: TrainConfig, on_epoch: Progre
     fresh = start_from is None
     train_pieces = None
     if fresh:
-        x, y, _, _ = split_validation(data, cfg.validation_size, cfg.seed)
-        train_pieces = make_pieces(x, y, cfg.photos, cfg.seed, workers=cfg.workers)
+        train_pieces = training_pieces(data, cfg)
     digits = prepare_digits(data, cfg, train_pieces)
     model = build_digit_model(cfg, len(digits.x), start_from)
     history = fit_digit_model(model, digits, cfg, on_epoch)
@@ -254,9 +260,7 @@ def retrain_reader(data: MnistData, store: ModelStore, cfg: TrainConfig, make_cu
     source = store.current_dir()
     manifest = read_manifest(source)
     classifier = load_classifier(source, manifest)
-    x, y, _, _ = split_validation(data, cfg.validation_size, cfg.seed)
-    train_pieces = make_pieces(x, y, cfg.photos, cfg.seed, workers=cfg.workers)
-    reader = train_reader(data, cfg, classifier, float(manifest.get("temperature", 1.0)), train_pieces)
+    reader = train_reader(data, cfg, classifier, float(manifest.get("temperature", 1.0)), training_pieces(data, cfg))
     manifest.pop("recalibrated_from", None)
     manifest.update(piece_weight=reader.piece_weight, calibration=reader.calibration.to_manifest(),
                     reader=reader.figures, reader_retrained_from=source.name, synthetic_photos=cfg.photos,
