@@ -11,6 +11,8 @@ candidates too: telling them apart is learned (``training.pieces``), not written
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -169,7 +171,7 @@ def separate_lines(labels: np.ndarray, found: list[Stroke], height: float, strok
     # Work in the box around the strokes: outside it there is no ink, so with a zero border the openings
     # give what they gave on the whole photo (except that a run reaching the photo's edge no longer
     # counts the edge as ink), for a fraction of the pixels.
-    x0, y0, x1, y1 = box = _box_around(found)
+    x0, y0, x1, y1 = box = box_around(found)
     mask = _stroke_mask(labels, found, box)
     zero_border = {"borderType": cv2.BORDER_CONSTANT, "borderValue": 0}
     runs = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, length), np.uint8), **zero_border)
@@ -282,16 +284,30 @@ def _cut_columns(columns: np.ndarray, stroke: float, height: float) -> list[int]
     return kept
 
 
-def candidates(ink: Ink, found: list[Stroke] | None = None) -> Candidates | None:
+@dataclass
+class WritingSize:
+    """How large the writing is, in pixels of the image searched: whether it is legible at this size."""
+
+    height: float  # of its digits (``digit_height``)
+    stroke: float  # its typical pen width
+
+
+def measure(ink: Ink, found: list[Stroke]) -> WritingSize:
+    """The size of the writing made of ``found`` (at least one stroke)."""
+    return WritingSize(digit_height(found, ink.labels.shape), _typical_stroke(ink.labels, found))
+
+
+def candidates(ink: Ink, found: list[Stroke] | None = None, size: WritingSize | None = None) -> Candidates | None:
     """Every run of neighbouring atoms that could be one digit, described for the networks.
 
-    None when there is nothing to read or too much (texture, scribble).
+    ``size`` is ``measure(ink, found)`` when the caller has it already. None when there is nothing
+    to read or too much (texture, scribble).
     """
     found = strokes(ink) if found is None else found
     if not found:
         return None
-    height = digit_height(found, ink.labels.shape)
-    stroke = _typical_stroke(ink.labels, found)
+    size = measure(ink, found) if size is None else size
+    height, stroke = size.height, size.stroke
     labels, found = separate_lines(ink.labels, found, height, stroke)
     cut = any(s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height for s in found)
     slant = writing_slant(labels, found) if cut else 0.0  # only cuts follow the slant
@@ -331,7 +347,7 @@ def writing_image(mask: np.ndarray, found: list[Stroke], height: float) -> np.nd
     whole writing can, so this is what is kept to learn the cutting from a correction of the count of
     digits. Anti-aliased like MNIST; shrunk further when the writing is very wide or tall.
     """
-    x0, y0, x1, y1 = _box_around(found)
+    x0, y0, x1, y1 = box_around(found)
     crop = mask[y0:y1, x0:x1].astype(np.float32)
     inner_rows, inner_cols = WRITING_MAX_ROWS - 2 * WRITING_MARGIN_PX, WRITING_MAX_COLS - 2 * WRITING_MARGIN_PX
     scale = min(WRITING_DIGIT_PX / max(height, 1.0), inner_rows / crop.shape[0], inner_cols / crop.shape[1])
@@ -343,7 +359,7 @@ def writing_image(mask: np.ndarray, found: list[Stroke], height: float) -> np.nd
     return image
 
 
-def _box_around(found: list[Stroke]) -> tuple[int, int, int, int]:
+def box_around(found: list[Stroke]) -> tuple[int, int, int, int]:
     """(left, top, right, bottom) of the box around all the strokes."""
     return (min(s.x for s in found), min(s.y for s in found), max(s.right for s in found),
             max(s.bottom for s in found))
@@ -384,8 +400,10 @@ class _Context:
         self.largest = max(s.area for s in found)
         self.stroke_areas = {s.label: s.area for s in found}
         self.stroke = stroke
-        self.lefts = np.array([a.x0 for a in parts])
-        self.rights = np.array([a.x1 for a in parts])
+        # For the gaps beside a run of atoms: the right edge of the atoms before each atom, the left
+        # edge of those from each atom on.
+        self.rightmost_before = [0, *itertools.accumulate((a.x1 for a in parts), max)]
+        self.leftmost_after = [*itertools.accumulate((a.x0 for a in reversed(parts)), min)][::-1]
 
 
 def _piece(labels: np.ndarray, parts: list[Atom], start: int, stop: int, ctx: _Context) -> Piece | None:
@@ -402,20 +420,19 @@ def _piece(labels: np.ndarray, parts: list[Atom], start: int, stop: int, ctx: _C
     H = ctx.height
     mnist, width = fit_measured(ink)
     image_h, image_w = labels.shape
-    others_left = ctx.rights[:start] if start else np.array([], int)
-    others_right = ctx.lefts[stop:]
-    gap_left = (x0 - others_left.max()) / H if others_left.size else 2.0
-    gap_right = (others_right.min() - x1) / H if others_right.size else 2.0
+    gap_left = (x0 - ctx.rightmost_before[start]) / H if start else 2.0
+    gap_right = (ctx.leftmost_after[stop] - x1) / H if stop < len(parts) else 2.0
     whole = {a.label for a in run}
-    share = sum(a.area for a in run) / sum(ctx.stroke_areas[label] for label in whole)
+    share = area / sum(ctx.stroke_areas[label] for label in whole)
+    # Scalar arithmetic in plain Python: NumPy's per-call overhead on scalars costs more than the maths.
     shape = np.array([
-        h / H, w / H, np.log((w + 1) / (h + 1)), (y0 - ctx.centre_y) / H, (y1 - ctx.centre_y) / H,
+        h / H, w / H, math.log((w + 1) / (h + 1)), (y0 - ctx.centre_y) / H, (y1 - ctx.centre_y) / H,
         (stop - start) / MAX_ATOMS_PER_PIECE, min(3.0, run[0].cut_left / (3 * ctx.stroke)),
         min(3.0, run[-1].cut_right / (3 * ctx.stroke)), area / float(w * h), width / H,
-        float(np.clip(gap_left, -1, 2)), float(np.clip(gap_right, -1, 2)),
+        min(2.0, max(-1.0, gap_left)), min(2.0, max(-1.0, gap_right)),
         float(x0 == 0), float(x1 == image_w), float(y0 == 0), float(y1 == image_h),
-        np.log(area / ctx.largest + 1e-3), share,
-        float(ctx.strength[y0:y1, x0:x1][ink.astype(bool)].mean()) / ctx.typical_strength,
+        math.log(area / ctx.largest + 1e-3), share,
+        cv2.mean(ctx.strength[y0:y1, x0:x1], mask=ink)[0] / ctx.typical_strength,
     ], np.float32)
     return Piece(start, stop, (x0, y0, w, h), ink, mnist, shape)
 
