@@ -76,7 +76,10 @@ def ink_strength(grey: np.ndarray) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     # Unlike a plain max filter, a closing does not lift the estimate to the brightest grain nearby.
     paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel)
-    paper = cv2.GaussianBlur(paper, (k, k), 0)
+    # The same Gaussian as cv2.GaussianBlur's, applied as two 1-D passes in floating point: for uint8 and
+    # kernels this wide, GaussianBlur's bit-exact fixed-point path is five times slower (within 1 grey level).
+    gauss = cv2.getGaussianKernel(k, 0)
+    paper = cv2.sepFilter2D(paper, -1, gauss, gauss, borderType=cv2.BORDER_REFLECT_101)
     paper = np.maximum(paper, cv2.dilate(small, np.ones((3, 3), np.uint8)))
     paper = np.maximum(cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR), 16)
     coarse = cv2.divide(cv2.subtract(paper, g), paper, scale=255.0)
