@@ -39,13 +39,6 @@ class Reading:
     path_belief: float  # log-belief of the best single path giving this number
 
 
-@dataclass
-class _Partial:
-    log_mass: float  # log of the summed belief of all paths so far giving this number
-    best: float  # log-belief of the best of those paths
-    pieces: tuple[int, ...]
-
-
 def best_readings(cands: Candidates, digit_probs: np.ndarray, piece_probs: np.ndarray,
                   weight: float = 1.0) -> list[Reading]:
     """Readings, best first, each with its share of the belief over every path.
@@ -68,33 +61,44 @@ def best_readings(cands: Candidates, digit_probs: np.ndarray, piece_probs: np.nd
 
     forward = [-math.inf] * (n + 1)
     forward[0] = 0.0
-    partial: list[dict[str, _Partial]] = [dict() for _ in range(n + 1)]
-    partial[0][""] = _Partial(0.0, 0.0, ())
+    # Each partial number maps to [log of the summed belief of all paths so far giving it, log-belief of
+    # the best of those paths, that path's pieces]: plain lists and inlined arithmetic, since this loop
+    # runs thousands of times for a cheque.
+    partial: list[dict[str, list]] = [dict() for _ in range(n + 1)]
+    partial[0][""] = [0.0, 0.0, ()]
+    floor = [-math.inf] * (n + 1)  # partial numbers below this at a boundary are not extended
+    floor[0] = -PRUNE
     for stop in range(1, n + 1):
-        here: dict[str, _Partial] = {}
+        here: dict[str, list] = {}
         totals = []
         for index in ending[stop]:
             start = cands.pieces[index].start
             if forward[start] == -math.inf:
                 continue
             totals.append(forward[start] + _add(log_digit[index], log_not_writing[index]))
-            floor = max(p.log_mass for p in partial[start].values()) - PRUNE
-            for number, before in partial[start].items():
-                if before.log_mass < floor:
+            not_writing, whole_digit = log_not_writing[index], log_digit[index]
+            digit_options = options[index]
+            for number, (mass_before, best_before, pieces_before) in partial[start].items():
+                if mass_before < floor[start]:
                     continue
-                _extend(here, number, before, log_not_writing[index], None)
+                _extend(here, number, mass_before + not_writing, best_before + not_writing, pieces_before)
                 if len(number) < MAX_DIGITS:
-                    for digit, log_p in options[index]:
-                        _extend(here, number + digit, before, log_digit[index] + log_p, index)
+                    pieces = (*pieces_before, index)
+                    for digit, log_p in digit_options:
+                        belief = whole_digit + log_p
+                        _extend(here, number + digit, mass_before + belief, best_before + belief, pieces)
         if totals:
             forward[stop] = _add_all(totals)
         if len(here) > BEAM:
-            here = dict(sorted(here.items(), key=lambda item: -item[1].log_mass)[:BEAM])
+            here = dict(sorted(here.items(), key=lambda item: -item[1][0])[:BEAM])
         partial[stop] = here
+        if here:
+            floor[stop] = max(found[0] for found in here.values()) - PRUNE
     total = forward[n]
     if total == -math.inf:
         return []
-    readings = [Reading(number, math.exp(p.log_mass - total), p.pieces, p.best) for number, p in partial[n].items()]
+    readings = [Reading(number, math.exp(mass - total), pieces, best)
+                for number, (mass, best, pieces) in partial[n].items()]
     return sorted(readings, key=lambda r: -r.share)
 
 
@@ -110,14 +114,11 @@ def _add_all(values: list[float]) -> float:
     return top + math.log(sum(math.exp(v - top) for v in values))
 
 
-def _extend(here: dict[str, _Partial], number: str, before: _Partial, log_belief: float,
-            piece: int | None) -> None:
-    mass = before.log_mass + log_belief
-    best = before.best + log_belief
+def _extend(here: dict[str, list], number: str, mass: float, best: float, pieces: tuple[int, ...]) -> None:
     found = here.get(number)
     if found is None:
-        here[number] = _Partial(mass, best, before.pieces if piece is None else (*before.pieces, piece))
-    else:
-        found.log_mass = _add(found.log_mass, mass)
-        if best > found.best:
-            found.best, found.pieces = best, before.pieces if piece is None else (*before.pieces, piece)
+        here[number] = [mass, best, pieces]
+        return
+    found[0] = _add(found[0], mass)
+    if best > found[1]:
+        found[1], found[2] = best, pieces
