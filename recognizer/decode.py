@@ -31,7 +31,8 @@ MAX_PIXELS = 60_000_000
 MAX_DECODE_BYTES = 160 * 1024 * 1024
 # What all decodes running at once may cost together; one over the rest waits for room.
 DECODE_MEMORY_BYTES = 192 * 1024 * 1024
-# The recognizer works at this size (longest side); digits in a phone photo stay legible at it.
+# The recognizer's working size (longest side); digits in a phone photo stay legible at it. A close-up
+# digit is read smaller and small writing larger (recognizer.preprocess: GLANCE_SIDE, DETAIL_SIDE).
 WORK_SIDE = 320
 # Rows are converted to grey this many pixels at a time.
 STRIP_PIXELS = 1 << 20
