@@ -167,6 +167,19 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_
     return grey, full_side / max(grey.shape)
 
 
+def reduces_while_decoding(data: bytes) -> bool:
+    """Whether the picture is a JPEG, whose decoder can reduce it by 2, 4 or 8 as it decodes (draft mode).
+
+    Only then is a small decode much cheaper than a large one; every other format is decoded whole.
+    False for bytes that are no accepted picture (decoding them raises the error meant for users).
+    """
+    try:
+        with _open(data) as image:
+            return image.format in _DRAFT_FORMATS
+    except ImageDecodeError:
+        return False
+
+
 def _open(data: bytes) -> Image.Image:
     """Read the header only, with Pillow limited to the accepted formats."""
     try:

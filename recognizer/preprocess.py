@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recognizer.decode import decode_image
+from recognizer.decode import decode_image, reduces_while_decoding
 from recognizer.ink import Ink, find_ink
 from recognizer.mnist_format import MNIST_STROKE_FRACTION, PREPROCESSING_VERSION, fit_to_mnist
 from recognizer.segment import WIDEST_PIECE, Candidates, Stroke, WritingSize, box_around, candidates, measure, strokes
@@ -84,25 +84,27 @@ def _candidates(look: Look | None) -> Candidates | None:
 def find_candidates(image: bytes) -> Found:
     """Candidates at the smallest size where the writing is legible: a glance, the working size, or detail.
 
-    Finding the ink costs its pixels, cutting and fitting cost the same at any size. So writing that is
+    Finding the ink costs its pixels; cutting and fitting cost the same at any size. So in a JPEG (which
+    decodes at 1/8 for a fraction of the full cost; Telegram sends every photo as one), writing that is
     legible at GLANCE_SIDE (a quarter of the working size's pixels) and no wider than one digit, where
     the ink search is most of the cost, is read there: a close-up digit costs about 40% less. A number
-    is not, even when legible: the glance would save it little, and on the dev cheques read there some
-    lost digits. Looking first costs the rest about 1.5 ms. Otherwise the photo is read at the working size, and writing that comes out small or thin there
-    (a number across part of the page, a thin pen far away) is decoded again at DETAIL_SIDE, where only
-    the region around the writing is searched. Every size asks the same of the writing (SMALL_DIGIT_PX
-    tall, THIN_STROKE_PX wide), and the decision is made from the strokes, before any piece is cut.
-    A large photo where nothing was found is searched whole at DETAIL_SIDE, since faint thin strokes
-    may only show there; that costs a second decode, for empty photos only.
+    is not, even when legible: the glance saves it little, and on the dev cheques read there some lost
+    digits; the look costs it about 3 ms. Everything else is read at the working size, and writing that
+    comes out small or thin there (a number across part of the page, a thin pen far away) is decoded
+    again at DETAIL_SIDE, where only the region around the writing is searched. Every size asks the same
+    of the writing (SMALL_DIGIT_PX tall, THIN_STROKE_PX wide), decided from the strokes before any piece
+    is cut. A large photo where nothing was found is searched whole at DETAIL_SIDE, since faint thin
+    strokes may only show there; that costs a second decode, for empty photos only.
 
     Raises:
         recognizer.decode.ImageDecodeError: the bytes are not a usable picture.
     """
-    glance, to_original = decode_image(image, work_side=GLANCE_SIDE)
-    if to_original > 1.0:
-        look = _look(glance)
-        if _legible(look) and _one_digit_wide(look):
-            return Found(_candidates(look), (0, 0), to_original, glance.shape)
+    if reduces_while_decoding(image):  # other formats are decoded whole: a glance would be a third decode
+        glance, to_original = decode_image(image, work_side=GLANCE_SIDE)
+        if to_original > 1.0:
+            look = _look(glance)
+            if _legible(look) and _one_digit_wide(look):
+                return Found(_candidates(look), (0, 0), to_original, glance.shape)
     grey, to_original = decode_image(image)
     look = _look(grey)
     if to_original <= 1.0 or _legible(look):

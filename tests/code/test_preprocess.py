@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -39,3 +40,11 @@ def test_small_writing_is_read_from_a_sharper_decode(digits):
 def test_a_photo_no_larger_than_the_glance_is_read_as_it_is(digits):
     found = find_candidates(digit_photo(digits[:1], np.random.default_rng(0), size=GLANCE_SIDE, digit_height=0.6))
     assert found.shape == (GLANCE_SIDE, GLANCE_SIDE) and found.to_original == 1.0
+
+
+def test_only_a_jpeg_gets_a_glance(digits):
+    """Other formats are decoded whole at every size, so a glance would only add a decode."""
+    photo = cv2.imdecode(np.frombuffer(digit_photo(digits[:1], np.random.default_rng(0), size=1280, digit_height=0.5),
+                                       np.uint8), cv2.IMREAD_COLOR)
+    found = find_candidates(cv2.imencode(".png", photo)[1].tobytes())
+    assert max(found.shape) == WORK_SIDE and found.candidates is not None
