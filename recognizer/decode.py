@@ -167,17 +167,16 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_
     return grey, full_side / max(grey.shape)
 
 
-def reduces_while_decoding(data: bytes) -> bool:
-    """Whether the picture is a JPEG, whose decoder can reduce it by 2, 4 or 8 as it decodes (draft mode).
-
-    Only then is a small decode much cheaper than a large one; every other format is decoded whole.
-    False for bytes that are no accepted picture (decoding them raises the error meant for users).
+def jpeg_pixels(data: bytes) -> int | None:
+    """Width times height of a JPEG, whose decoder can reduce it by 2, 4 or 8 as it decodes (draft mode);
+    None for every other format, which is decoded whole at any size, and for bytes that are no accepted
+    picture (decoding them raises the error meant for users). Reads the header only.
     """
     try:
         with _open(data) as image:
-            return image.format in _DRAFT_FORMATS
+            return image.width * image.height if image.format in _DRAFT_FORMATS else None
     except ImageDecodeError:
-        return False
+        return None
 
 
 def _open(data: bytes) -> Image.Image:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recognizer.decode import decode_image, reduces_while_decoding
+from recognizer.decode import decode_image, jpeg_pixels
 from recognizer.ink import Ink, find_ink
 from recognizer.mnist_format import MNIST_STROKE_FRACTION, PREPROCESSING_VERSION, fit_to_mnist
 from recognizer.segment import WIDEST_PIECE, Candidates, Stroke, WritingSize, box_around, candidates, measure, strokes
@@ -36,6 +36,9 @@ MAX_PIECES = 200  # connected pieces of ink; photos of writing have a few dozen 
 SMALL_DIGIT_PX = 40  # writing shorter than this is read again in a larger decode
 THIN_STROKE_PX = 1.3  # ...and so is writing whose pen is thinner than this: faint, and easily lost in shadows
 GLANCE_SIDE = 160  # a first look at a quarter of the working size's pixels (1/8 of a 1280-px JPEG: DC only)
+# ...taken in JPEGs up to Telegram's photo size. Decoding at 1/8 still entropy-decodes the whole file, which
+# a failed glance (a number) pays twice: about 1 ms here, but some 40 ms for a 12-megapixel photo.
+GLANCE_MAX_PIXELS = 1280 * 1280
 DETAIL_SIDE = 1024
 
 
@@ -84,10 +87,11 @@ def _candidates(look: Look | None) -> Candidates | None:
 def find_candidates(image: bytes) -> Found:
     """Candidates at the smallest size where the writing is legible: a glance, the working size, or detail.
 
-    Finding the ink costs its pixels; cutting and fitting cost the same at any size. So in a JPEG (which
-    decodes at 1/8 for a fraction of the full cost; Telegram sends every photo as one), writing that is
-    legible at GLANCE_SIDE (a quarter of the working size's pixels) and no wider than one digit, where
-    the ink search is most of the cost, is read there: a close-up digit costs about 40% less. A number
+    Finding the ink costs its pixels; cutting and fitting cost the same at any size. So in a JPEG of up
+    to GLANCE_MAX_PIXELS (Telegram sends every photo as one; other formats are decoded whole at every
+    size, so a glance would be a third full decode), writing that is legible at GLANCE_SIDE (a quarter
+    of the working size's pixels) and no wider than one digit, where the ink search is most of the
+    cost, is read there: a close-up digit costs about 40% less. A number
     is not, even when legible: the glance saves it little, and on the dev cheques read there some lost
     digits; the look costs it about 3 ms. Everything else is read at the working size, and writing that
     comes out small or thin there (a number across part of the page, a thin pen far away) is decoded
@@ -99,7 +103,8 @@ def find_candidates(image: bytes) -> Found:
     Raises:
         recognizer.decode.ImageDecodeError: the bytes are not a usable picture.
     """
-    if reduces_while_decoding(image):  # other formats are decoded whole: a glance would be a third decode
+    pixels = jpeg_pixels(image)
+    if pixels is not None and pixels <= GLANCE_MAX_PIXELS:
         glance, to_original = decode_image(image, work_side=GLANCE_SIDE)
         if to_original > 1.0:
             look = _look(glance)

@@ -48,3 +48,9 @@ def test_only_a_jpeg_gets_a_glance(digits):
                                        np.uint8), cv2.IMREAD_COLOR)
     found = find_candidates(cv2.imencode(".png", photo)[1].tobytes())
     assert max(found.shape) == WORK_SIDE and found.candidates is not None
+
+
+def test_a_jpeg_larger_than_telegram_sends_gets_no_glance(digits):
+    """Its 1/8 decode costs about what the working size's does: a failed glance would pay it twice."""
+    found = find_candidates(digit_photo(digits[:1], np.random.default_rng(0), size=1600, digit_height=0.5))
+    assert max(found.shape) == WORK_SIDE and found.candidates is not None
