@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 MIN_CONTRAST = 56  # weakest ink (darkness relative to the paper, of 255) that can start a stroke
+PALE_STROKE_HEIGHT = 0.5  # ink below Otsu's threshold is a stroke when this tall, relative to the tallest stroke
 LINE_SEARCH_SIDE = 160  # ruled lines are searched for on a copy this long in their direction
 LINE_MIN_STRENGTH = 20  # of 255: fainter runs are paper texture, not lines
 FINE_PAPER_STROKES = 2.5  # the fine paper estimate's kernel, in widths of the widest strokes
@@ -173,6 +174,15 @@ def binarise(strength: np.ndarray) -> Ink:
     count, labels, stats, _ = _connected_pieces((strength >= low).astype(np.uint8))
     seeded = np.bincount(labels[strength >= high], minlength=count) > 0
     seeded[0] = False
+    if high > MIN_CONTRAST and seeded.any():
+        # Otsu's threshold splits the darkest ink from the rest: a digit in a paler pen than its neighbours
+        # (pencil beside ink, a lighter hand) may lie wholly below it, and the number was then read without
+        # it, and sure. Such a digit still reaches the minimum contrast, and it is tall, which texture and
+        # specks are not.
+        pale = np.bincount(labels[strength >= MIN_CONTRAST], minlength=count) > 0
+        pale[0] = False
+        tallest = stats[seeded, cv2.CC_STAT_HEIGHT].max()
+        seeded |= pale & (stats[:, cv2.CC_STAT_HEIGHT] >= PALE_STROKE_HEIGHT * tallest)
     return Ink(strength=strength, labels=labels, stats=stats, stroke=seeded)
 
 

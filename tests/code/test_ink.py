@@ -63,3 +63,14 @@ def test_a_shadow_across_the_page_is_not_ink():
     cv2.line(image, (60, 40), (60, 120), 15, 6)  # in the shadow
     cv2.line(image, (250, 40), (250, 120), 30, 6)  # in the light
     assert sorted(x for x, _, _, _ in stroke_boxes(image)) == [57, 247]
+
+
+def test_a_digit_in_a_paler_pen_beside_a_dark_one_is_a_stroke_too():
+    """Otsu's threshold falls between the two inks; the pale stroke still reaches the minimum contrast."""
+    image = one_stroke(x=100, value=20)  # dark ink
+    cv2.line(image, (200, 50), (200, 120), 140, 6)  # a pale pen, 70 px tall: about 36% darker than the paper
+    cv2.line(image, (260, 90), (266, 90), 140, 4)  # a pale dash, short: no digit, so no stroke
+    boxes = stroke_boxes(image)
+    assert any(abs(x + w / 2 - 100) < 6 for x, _, w, _ in boxes)
+    assert any(abs(x + w / 2 - 200) < 6 and h >= 60 for x, _, w, h in boxes), boxes
+    assert not any(x >= 250 for x, *_ in boxes), boxes
