@@ -91,13 +91,12 @@ def find_candidates(image: bytes) -> Found:
     to GLANCE_MAX_PIXELS (Telegram sends every photo as one; other formats are decoded whole at every
     size, so a glance would be a third full decode), writing that is legible at GLANCE_SIDE (a quarter
     of the working size's pixels) and no wider than one digit, where the ink search is most of the
-    cost, is read there: a close-up digit costs about 40% less. A number
-    is not, even when legible: the glance saves it little, and on the dev cheques read there some lost
-    digits; the look costs it about 3 ms. Everything else is read at the working size, and writing that
-    comes out small or thin there (a number across part of the page, a thin pen far away) is decoded
-    again at DETAIL_SIDE, where only the region around the writing is searched. Every size asks the same
-    of the writing (SMALL_DIGIT_PX tall, THIN_STROKE_PX wide), decided from the strokes before any piece
-    is cut. A large photo where nothing was found is searched whole at DETAIL_SIDE, since faint thin
+    cost, is read there: a close-up digit costs about 40% less. A number is not, even when legible: the
+    glance saves it little, and on the dev cheques read there some lost digits; the look costs it about
+    3 ms. Everything else is read at the working size, and writing that comes out small or thin there
+    (a number across part of the page, a thin pen far away) is decoded again at DETAIL_SIDE, where only
+    the region around the writing is searched. Every size asks the same of the writing (SMALL_DIGIT_PX
+    tall, THIN_STROKE_PX wide), decided from the strokes before any piece is cut. A large photo where nothing was found is searched whole at DETAIL_SIDE, since faint thin
     strokes may only show there; that costs a second decode, for empty photos only.
 
     Raises:
