@@ -96,8 +96,9 @@ def find_candidates(image: bytes) -> Found:
     3 ms. Everything else is read at the working size, and writing that comes out small or thin there
     (a number across part of the page, a thin pen far away) is decoded again at DETAIL_SIDE, where only
     the region around the writing is searched. Every size asks the same of the writing (SMALL_DIGIT_PX
-    tall, THIN_STROKE_PX wide), decided from the strokes before any piece is cut. A large photo where nothing was found is searched whole at DETAIL_SIDE, since faint thin
-    strokes may only show there; that costs a second decode, for empty photos only.
+    tall, THIN_STROKE_PX wide), decided from the strokes before any piece is cut. A large photo where
+    nothing was found is searched whole at DETAIL_SIDE, since faint thin strokes may only show there;
+    that costs a second decode, for empty photos only.
 
     Raises:
         recognizer.decode.ImageDecodeError: the bytes are not a usable picture.
