@@ -1,8 +1,9 @@
 """Pen-stroke skeletons of digit shapes that MNIST (written mostly by American writers) lacks.
 
 Many writers elsewhere close the top of a 4, square or open the top of a 5 and lift the pen before its
-bar, give a 1 a long flag, cross a 7 or hook its top, write a 9 with a straight stem, loop the foot
-of a 2 or flatten the top of a 3. A model trained on MNIST alone reads these as 9, 3, 7, 1, 4.
+bar, give a 1 a long flag, cross a 7 or hook its top, write a 9 with a straight stem or hang it from
+the head like a rho, loop the foot of a 2, flatten the top of a 3 or join small zeros in one stroke.
+A model trained on MNIST alone reads these as 9, 3, 7, 1, 4, 8, 2.
 Each generator draws one such shape with random proportions; ``draw`` renders skeletons with a pen
 of any width, so the same shapes serve the 28x28 training digits and the synthetic numbers.
 
@@ -28,11 +29,12 @@ def _arc(cx: float, cy: float, rx: float, ry: float, start_deg: float, stop_deg:
 
 
 def one_flagged(rng: np.random.Generator) -> Skeleton:
-    """A 1 with a flag: short or long, always descending to the left (a 7's bar runs across)."""
+    """A 1 with a flag: short or long (as long as the stem), always descending to the left (a 7's bar runs across)."""
     top = (rng.uniform(0.5, 0.75), 0.0)
-    length = rng.uniform(0.2, 0.55)
-    flag = (top[0] - length, rng.uniform(0.2, 0.5) * (0.6 + length))
-    strokes = [[flag, top, (top[0] - rng.uniform(-0.05, 0.12), 1.0)]]
+    length = rng.uniform(0.2, 0.7)
+    flag = (top[0] - length, min(0.75, rng.uniform(0.3, 0.6) * (0.6 + length)))
+    # the stem may lean right of its top, so that a long flag and the stem make an inverted V
+    strokes = [[flag, top, (top[0] + rng.uniform(-0.12, 0.25), 1.0)]]
     if rng.random() < 0.25:  # a base
         strokes.append([(top[0] - 0.3, 1.0), (top[0] + 0.25, 1.0)])
     return strokes
@@ -67,6 +69,17 @@ def _five_bowl(rng: np.random.Generator, neck: Point, open_bowl: bool) -> list[P
     return [neck, *_arc(cx, cy, rx, ry, -150, stop)]
 
 
+def four_italic(rng: np.random.Generator) -> Skeleton:
+    """A 4 with a long diagonal down to a low bar and a short stem across the bar (read as 6 by MNIST)."""
+    bar_y = rng.uniform(0.55, 0.8)
+    top = (rng.uniform(0.55, 0.95), 0.0)
+    left = (rng.uniform(0.0, 0.15), bar_y)
+    right = (rng.uniform(0.8, 1.0), bar_y - rng.uniform(0.0, 0.1))
+    stem_x = rng.uniform(0.5, 0.8)
+    stem = [(stem_x + rng.uniform(0.0, 0.1), rng.uniform(0.2, bar_y - 0.15)), (stem_x - rng.uniform(0.0, 0.1), 1.0)]
+    return [[top, left, right], stem]
+
+
 def five_square(rng: np.random.Generator) -> Skeleton:
     """A 5 in one stroke with square corners: the bar, straight down, then the belly (read as 3 by MNIST)."""
     left = rng.uniform(0.05, 0.2)
@@ -96,9 +109,9 @@ def five_open(rng: np.random.Generator) -> Skeleton:
 
 def seven_crossed(rng: np.random.Generator) -> Skeleton:
     """A 7 with a bar across its stem, a top bar long or short, and sometimes a hook where the pen starts."""
-    bottom = (rng.uniform(0.2, 0.55), 1.0)
+    bottom = (rng.uniform(0.2, 0.8), 1.0)  # up to an upright stem under a short bar, like a t
     corner = (rng.uniform(0.8, 1.0), 0.0)
-    start = (corner[0] - rng.uniform(0.35, 0.9), rng.uniform(0.0, 0.1))
+    start = (corner[0] - rng.uniform(0.2, 0.9), rng.uniform(0.0, 0.1))
     head = [(start[0] - rng.uniform(0.0, 0.1), rng.uniform(0.15, 0.35)), start] if rng.random() < 0.45 else [start]
     strokes = [[*head, corner, bottom]]
     if rng.random() < 0.8:
@@ -137,10 +150,20 @@ def nine_straight(rng: np.random.Generator) -> Skeleton:
     return [[*_arc(cx, cy, rx, ry, 0, stop), (right, cy), (right - rng.uniform(-0.05, 0.2), 1.0)]]
 
 
+def nine_rho(rng: np.random.Generator) -> Skeleton:
+    """A 9 whose stem hangs from the bottom left of its head, like a Greek rho (read as 8 or P-like by MNIST)."""
+    rx, ry = rng.uniform(0.28, 0.45), rng.uniform(0.16, 0.25)
+    cx, cy = rng.uniform(0.5, 0.6), ry
+    join = rng.uniform(100, 150)
+    head = _arc(cx, cy, rx, ry, join, join + rng.uniform(340, 380), 18)
+    foot = (cx + rx * np.cos(np.deg2rad(join)) + rng.uniform(-0.15, 0.05), 1.0)
+    return [[*head, foot]]
+
+
 def two_looped(rng: np.random.Generator) -> Skeleton:
-    """A 2 with a loop at its foot."""
-    top = _arc(0.5, 0.25, 0.4, 0.25, 200, 380)
-    r = rng.uniform(0.1, 0.22)
+    """A 2 with a loop at its foot; its head may curl round until it almost closes."""
+    top = _arc(0.5, 0.25, 0.4, 0.25, rng.uniform(150, 210), 380)
+    r = rng.uniform(0.1, 0.3)
     loop = _arc(0.2 + r, 0.95 - r, r, r * rng.uniform(0.7, 1.0), -60, -60 - 330)  # round the foot, anticlockwise
     return [[*top, *loop, (rng.uniform(0.85, 1.0), 0.97)]]
 
@@ -153,6 +176,21 @@ def three_flat(rng: np.random.Generator) -> Skeleton:
              *_arc(mid[0], mid[1] + ry, rng.uniform(0.4, 0.55), ry, -90, rng.uniform(120, 150))]]
 
 
+def zero_joined(rng: np.random.Generator) -> Skeleton:
+    """A small round 0 written without lifting the pen: a lead-in along the line and maybe a tail on the right.
+
+    Zeros in amounts (20000) are often small, flat and joined, and MNIST reads them as 2.
+    """
+    rx, ry = rng.uniform(0.3, 0.42), rng.uniform(0.2, 0.4)
+    cx, cy = rng.uniform(0.55, 0.65), 1.0 - ry
+    start = rng.uniform(150, 200)  # the lead-in meets the loop on its left, then it goes round anticlockwise
+    loop = _arc(cx, cy, rx, ry, start, start - rng.uniform(340, 400), 20)
+    strokes = [[(0.0, rng.uniform(cy, 1.0)), *loop]]
+    if rng.random() < 0.5:
+        strokes[0].append((1.0, rng.uniform(cy, 1.0)))
+    return strokes
+
+
 def zero_slanted(rng: np.random.Generator) -> Skeleton:
     """A narrow 0 whose ends overlap or leave a small gap at the top."""
     start = rng.uniform(-110, -70)
@@ -160,14 +198,14 @@ def zero_slanted(rng: np.random.Generator) -> Skeleton:
 
 
 STYLES: dict[int, tuple[Generator, ...]] = {
-    0: (zero_slanted,),
+    0: (zero_slanted, zero_joined),
     1: (one_flagged,),
     2: (two_looped,),
     3: (three_flat,),
-    4: (four_closed, four_open, four_cursive),
+    4: (four_closed, four_open, four_cursive, four_italic),
     5: (five_square, five_detached, five_open),
     7: (seven_crossed,),
-    9: (nine_straight, nine_curly),
+    9: (nine_straight, nine_curly, nine_rho),
 }
 
 
