@@ -47,9 +47,7 @@ ADMIN_COMMANDS = ["stats", "train", "rollback"]
 # 16 still covers Telegram's round trips (three per photo, ~0.3 s) at the rate two cores can read.
 CONCURRENT_UPDATES = 16
 # Connections for sending: each handler makes one request at a time, plus a slow answer's 'typing', the
-# training job, the outage reporter and admin notes (a request finding all busy waits for one). httpcore
-# walks its connections for every request that starts or ends, once per idle connection (quadratic), with
-# a poll() on each: that was 41% of the bot's Python time under load with 32 handlers and 72 connections.
+# training job, the outage reporter and admin notes (a request finding all busy waits for one).
 CONNECTION_POOL_SIZE = CONCURRENT_UPDATES + 8
 POOL_TIMEOUT_S = 10.0  # a request waits this long for a free connection: a burst waits, it does not lose replies
 MENU_LANGUAGES = {"en": None, "zh": "zh"}  # our language -> Telegram's language_code (None: everyone else)

@@ -15,11 +15,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from telegram.error import BadRequest, NetworkError
-from telegram.request import HTTPXRequest
 
 from bot import metrics, texts
+from bot.http_client import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +81,12 @@ class Connectivity:
 KEEPALIVE_S = 30.0
 
 
-class WatchedRequest(HTTPXRequest):
-    """PTB's HTTPX request, reporting each request's network outcome to a ``Connectivity``; every
+class WatchedRequest(AiohttpRequest):
+    """The bot's HTTP client, reporting each request's network outcome to a ``Connectivity``; every
     connection of its pool may stay open while idle, for ``KEEPALIVE_S``."""
 
     def __init__(self, connectivity: Connectivity, connection_pool_size: int = 1, **kwargs: Any) -> None:
-        limits = httpx.Limits(max_connections=connection_pool_size, max_keepalive_connections=connection_pool_size,
-                              keepalive_expiry=KEEPALIVE_S)
-        super().__init__(connection_pool_size=connection_pool_size, httpx_kwargs={"limits": limits}, **kwargs)
+        super().__init__(connection_pool_size=connection_pool_size, keepalive_s=KEEPALIVE_S, **kwargs)
         self.connectivity = connectivity
 
     async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
