@@ -184,14 +184,16 @@ async def _post_shutdown(application: Application) -> None:
 def build_application(settings: Settings, models: ModelHolder, storage: Storage,
                       connectivity: Connectivity) -> Application:
     """The bot with all its handlers, its model and database already open."""
+    # One client for sending, one for polling (PTB's split), each sized for the load it has.
+    sending = WatchedRequest(connectivity, connection_pool_size=CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_S)
+    polling = WatchedRequest(connectivity, connection_pool_size=1)
     application = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
-        # One client for sending, one for polling (PTB's split), each sized for the load it has.
-        .request(WatchedRequest(connectivity, connection_pool_size=CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_S))
-        .get_updates_request(WatchedRequest(connectivity, connection_pool_size=1))
+        .request(sending)
+        .get_updates_request(polling)
         .concurrent_updates(CONCURRENT_UPDATES)
         # Telegram answers bursts with 429 "retry after N s": PTB's limiter retries such a reply after the
         # time asked (up to RATE_LIMIT_RETRIES times) instead of losing it. No overall cap of 30 sends a
@@ -206,6 +208,7 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
     services: BotData = application.bot_data
     services.settings, services.storage, services.models = settings, storage, models
     services.connectivity = connectivity
+    services.http_clients = (sending, polling)
     # One process counts in memory; replicas (PostgreSQL) count in the database they share.
     services.rate_limiter = (RateLimiter(settings.photos_per_minute) if storage.engine == "sqlite"
                              else SharedRateLimiter(storage, settings.photos_per_minute))
@@ -272,9 +275,11 @@ def run(settings: Settings) -> int:
         if settings.webhook_url:
             application.run_webhook(listen=settings.webhook_listen, port=settings.webhook_port, url_path="telegram",
                                     webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
-                                    allowed_updates=Update.ALL_TYPES, bootstrap_retries=settings.startup_retries)
+                                    allowed_updates=Update.ALL_TYPES, bootstrap_retries=settings.startup_retries,
+                                    close_loop=False)
         else:
-            application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=settings.startup_retries)
+            application.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=settings.startup_retries,
+                                    close_loop=False)
     except InvalidToken:
         log.error("Telegram rejected TELEGRAM_BOT_TOKEN. Check the token @BotFather gave you.")
         return EXIT_CONFIG
@@ -292,7 +297,21 @@ def run(settings: Settings) -> int:
             raise
         log.info("stopped during start-up")
     finally:
+        _close_http_clients(application)
         if metrics_server is not None:
             metrics_server.shutdown()
         storage.close()
     return EXIT_STOPPED
+
+
+def _close_http_clients(application: Application) -> None:
+    """Close the HTTP clients and PTB's event loop (left open for this by ``close_loop=False``).
+
+    PTB shuts its request objects down only after a start-up that succeeded; after a failed one their
+    open sessions would be reported at exit as "Unclosed client session" errors.
+    """
+    loop = asyncio.get_event_loop()
+    try:
+        loop.run_until_complete(asyncio.gather(*(client.shutdown() for client in application.bot_data.http_clients)))
+    finally:
+        loop.close()

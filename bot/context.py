@@ -15,6 +15,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 from bot import texts
 from bot.config import Settings
 from bot.connectivity import Connectivity
+from bot.http_client import AiohttpRequest
 from bot.models import ModelHolder
 from bot.rate_limiter import PhotoLimit
 from bot.storage import Storage
@@ -30,6 +31,7 @@ class BotData:
     connectivity: Connectivity
     rate_limiter: PhotoLimit
     training: TrainingJobs
+    http_clients: tuple[AiohttpRequest, ...] = ()  # closed by bot.app.run even when start-up failed
     outage_reporter: asyncio.Task[None] | None = None  # started after start-up, stopped at shutdown
     heartbeat: asyncio.Task[None] | None = None  # likewise: touches DATA_DIR/heartbeat for bot.health
     menus: asyncio.Task[None] | None = None  # publishes the command menus once, after start-up

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -40,7 +41,9 @@ class RecordingServer(ThreadingHTTPServer):
                 server.received.append((method, self.path, self.headers.get("Content-Type", ""), body))
                 time.sleep(server.delay_s)
                 reply = b'{"ok": true, "result": true}'
-                self.send_response(200)
+                self.send_response(307 if "redirect" in self.path else 200)
+                if "redirect" in self.path:
+                    self.send_header("Location", self.path)  # a loop, were it followed
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
@@ -72,7 +75,7 @@ async def test_parameters_go_as_a_form_and_files_as_multipart(server):
     await request.initialize()
     try:
         form = RequestData([RequestParameter("chat_id", 42, None), RequestParameter("text", "7 – 99% sûr", None)])
-        photo = InputFile(b"\x89PNG fake picture bytes", filename="seen.png")
+        photo = InputFile(b"\x89PNG fake picture bytes", filename="счёт.png")
         upload = RequestData([RequestParameter("chat_id", 42, None),
                               RequestParameter("photo", photo.attach_uri, [photo])])
         assert await request.post(f"{server.url}/bot{TOKEN}/sendMessage", form) is True
@@ -84,7 +87,8 @@ async def test_parameters_go_as_a_form_and_files_as_multipart(server):
     assert form_type == "application/x-www-form-urlencoded"
     assert form_body == b"chat_id=42&text=7+%E2%80%93+99%25+s%C3%BBr"
     assert upload_type.startswith("multipart/form-data; boundary=")
-    assert b"\x89PNG fake picture bytes" in upload_body and b'filename="seen.png"' in upload_body
+    assert b"\x89PNG fake picture bytes" in upload_body
+    assert 'filename="счёт.png"'.encode() in upload_body  # as written, not percent-encoded
     assert b'name="chat_id"' in upload_body and b"\r\n42\r\n" in upload_body
     assert (method, path) == ("GET", f"/file/bot{TOKEN}/photos/1.jpg")
 
@@ -125,3 +129,23 @@ def test_error_texts_lose_the_token_of_any_bot_api_url():
     cleaned = without_token(text)
     assert TOKEN not in cleaned and "secret-half" not in cleaned
     assert "/bot[token]/getFile" in cleaned and "/file/bot[token]/photos/file_1.jpg" in cleaned
+
+
+async def test_a_full_pool_times_out_unsent_and_redirects_are_not_followed(server):
+    server.delay_s = 1.0
+    request = AiohttpRequest(connection_pool_size=1)
+    await request.initialize()
+    try:
+        first = asyncio.create_task(request.post(f"{server.url}/bot{TOKEN}/getMe", read_timeout=5))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(TimedOut, match="Pool timeout"):
+            await request.post(f"{server.url}/bot{TOKEN}/getMe", pool_timeout=0.2)
+        assert time.monotonic() - started < 0.8
+        assert await first is True
+        server.delay_s = 0.0
+        status, _ = await request.do_request(f"{server.url}/bot{TOKEN}/redirect", "POST")
+        assert status == 307
+    finally:
+        await request.shutdown()
+    assert len(server.received) == 2  # the unsent request never arrived; the redirect was not followed
