@@ -153,7 +153,7 @@ class Recognizer:
                                       found.original_box(cands.pieces[index].box), cands.pieces[index].mnist))
         weakest_piece = float(piece_probs[list(best.pieces), 0].min())
         evidence = signals(best.share, min(d.confidence for d in digits), weakest_piece, len(digits),
-                           cands.digit_height, cands.contrast)
+                           cands.digit_height, cands.contrast, cands.unread_ink(best.pieces))
         confidence = self.calibration.probability(evidence)
         if nothing_believed_most:
             confidence = min(confidence, 1.0 - readings[0].share)

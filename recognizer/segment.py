@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -103,6 +104,19 @@ class Candidates:
     stroke_width: float  # their typical pen width, in the same pixels
     contrast: float  # the ink's typical darkness against the paper, 0 to 1
     writing: np.ndarray | None = None  # uint8 (rows, cols): all the strokes at MNIST's scale, 255 = ink
+    atom_areas: tuple[int, ...] = ()  # ink pixels of each atom, left to right
+
+    def unread_ink(self, digit_pieces: Sequence[int]) -> float:
+        """Share of the ink outside the given pieces (those a reading takes as digits), 0 to 1.
+
+        A reading that calls most of the ink "not writing" has explained the photo away: a separator or
+        an underline is a little ink, a dropped digit is a lot.
+        """
+        total = sum(self.atom_areas)
+        if total == 0:
+            return 0.0
+        read = sum(sum(self.atom_areas[self.pieces[i].start:self.pieces[i].stop]) for i in digit_pieces)
+        return max(0.0, 1.0 - read / total)
 
     @property
     def mnist(self) -> np.ndarray:
@@ -337,7 +351,7 @@ def candidates(ink: Ink, found: list[Stroke] | None = None, size: WritingSize | 
     for piece, cells in zip(pieces, context_cells):
         piece.features = np.concatenate([piece.features, cells])
     return Candidates(len(parts), pieces, height, context.stroke, context.typical_strength / 255.0,
-                      writing_image(mask, found, height))
+                      writing_image(mask, found, height), tuple(a.area for a in parts))
 
 
 def writing_image(mask: np.ndarray, found: list[Stroke], height: float) -> np.ndarray:

