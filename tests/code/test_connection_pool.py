@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL_SIZE, build_application
 from bot.config import load_settings
@@ -16,6 +16,7 @@ from bot.models import ModelHolder
 from bot.storage import Storage
 from recognizer import Recognizer
 from recognizer.model_store import ModelStore
+from tests.code.local_server import running
 
 AT_ONCE = 30
 
@@ -54,14 +55,11 @@ class HoldingServer(ThreadingHTTPServer):
 
 @pytest.fixture
 def server() -> Iterator[HoldingServer]:
-    server = HoldingServer()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running(HoldingServer()) as server:
+        yield server
 
 
-async def _two_bursts(request: HTTPXRequest, url: str) -> None:
+async def _two_bursts(request: BaseRequest, url: str) -> None:
     import asyncio  # noqa: PLC0415
 
     await request.initialize()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +15,7 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.http_client import AiohttpRequest, without_token
+from tests.code.local_server import running
 
 TOKEN = "123456:secret-half"
 
@@ -63,11 +63,8 @@ class RecordingServer(ThreadingHTTPServer):
 
 @pytest.fixture
 def server() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with running(RecordingServer()) as server:
+        yield server
 
 
 async def test_parameters_go_as_a_form_and_files_as_multipart(server):
