@@ -3,8 +3,9 @@
     python bench/http_clients.py [--requests 3000] [--in-flight 16] [--rounds 2]
 
 Each client sends the same sendMessage form (a reply with its buttons) ``--requests`` times, with
-``--in-flight`` at once (the bot handles 16 updates at once), to a local HTTP server running in a
-separate process, so the CPU counted (this process's, ``time.process_time``) is the client's alone.
+``--in-flight`` at once (the bot handles 16 updates at once), to the Bot API stand-in the tests and
+bench/bot_load.py use, run in a separate process, so the CPU counted (this process's,
+``time.process_time``) is the client's alone.
 Both are PTB ``BaseRequest`` objects with the bot's pool size; rounds alternate the two clients.
 """
 
@@ -17,7 +18,6 @@ import multiprocessing
 import os
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from telegram.request import HTTPXRequest, RequestData
@@ -27,35 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import save
 from bot.app import CONNECTION_POOL_SIZE
 from bot.http_client import AiohttpRequest
-
-ANSWER = json.dumps({"ok": True, "result": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"},
-                                           "text": "7 - 99% sure"}}).encode()
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(ANSWER)))
-        self.end_headers()
-        self.wfile.write(ANSWER)
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64  # every connection of the pool opens at once
+from digitbot.testkit.bot_process import TOKEN
+from digitbot.testkit.fake_telegram import FakeTelegram
 
 
 def serve(port: multiprocessing.Value) -> None:
-    server = Server(("127.0.0.1", 0), Handler)
-    port.value = server.server_address[1]
-    server.serve_forever()
+    """The stand-in, in a process of its own until this bench ends it."""
+    with FakeTelegram(TOKEN) as fake:
+        port.value = int(fake.url.rsplit(":", 1)[1])
+        while True:
+            time.sleep(60)
 
 
 def reply_form() -> RequestData:
@@ -93,7 +74,7 @@ def main() -> None:
     server.start()
     while not port.value:
         time.sleep(0.05)
-    url = f"http://127.0.0.1:{port.value}/bot123:abc/sendMessage"
+    url = f"http://127.0.0.1:{port.value}/bot{TOKEN}/sendMessage"
     clients = {"httpx (PTB's HTTPXRequest)": lambda: HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE),
                "aiohttp (bot.http_client)": lambda: AiohttpRequest(connection_pool_size=CONNECTION_POOL_SIZE)}
     figures: dict[str, list[float]] = {name: [] for name in clients}
