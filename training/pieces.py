@@ -151,7 +151,7 @@ def _batch(args: tuple[int, int, int, LayoutConfig]) -> LabelledPieces:
     parts = []
     for index in range(first, first + count):
         rng = np.random.default_rng([seed, index])
-        scene = render(compose(random_label(rng, cfg), _source, rng), rng)
+        scene = render(compose(random_label(rng, cfg), _source, rng, cfg), rng)
         parts.append(pieces_of(scene, index))
     return LabelledPieces.concatenate(parts)
 
