@@ -41,9 +41,12 @@ def one_flagged(rng: np.random.Generator) -> Skeleton:
 
 
 def four_closed(rng: np.random.Generator) -> Skeleton:
-    """A 4 whose diagonal meets the stem at the top: a triangle over a stem, easily taken for a 9."""
+    """A 4 whose diagonal meets the stem at the top: a triangle over a stem, easily taken for a 9 or a 1.
+
+    The triangle may be small, its bar a quarter of the way down a long stem.
+    """
     stem_x = rng.uniform(0.55, 0.75)
-    bar_y = rng.uniform(0.4, 0.7)
+    bar_y = rng.uniform(0.25, 0.7)
     overhang = rng.uniform(0.05, 0.3)
     left = (rng.uniform(0.0, 0.15), bar_y)
     if rng.random() < 0.5:  # one stroke: up the stem, down the diagonal, along the bar
