@@ -84,8 +84,6 @@ class LayoutConfig:
     separator_probability: float = 0.35  # thousands separators in numbers of four digits or more
     end_mark_probability: float = 0.3  # ".-", "=", "—", "./" after the number (cheques)
     underline_probability: float = 0.15
-    cursive_probability: float = 0.25  # numbers written without lifting the pen: digits joined by ligatures
-    ligature_probability: float = 0.7  # ...and in those, the share of neighbouring digits joined
 
 
 def random_label(rng: np.random.Generator, cfg: LayoutConfig) -> str:
@@ -160,11 +158,6 @@ def compose(label: str, source: GlyphSource, rng: np.random.Generator, cfg: Layo
             x += rng.uniform(-0.03, 0.3) * h
             placed.append((mark[0], int(round(x + dx)), int(round(h + drift * x + walk + mark[1])), OTHER_MARK))
             x += dx + mark[0].shape[1]
-    if len(label) > 1 and rng.random() < cfg.cursive_probability:
-        digits = [p for p in placed if p[3] != OTHER_MARK]
-        joins = [_ligature(a, b, h, pen, rng) for a, b in zip(digits[:-1], digits[1:])
-                 if rng.random() < cfg.ligature_probability]
-        placed[:0] = [j for j in joins if j is not None]  # first, so the digits keep the ink where they meet
     if rng.random() < cfg.underline_probability:
         placed.append(_underline(placed, h, pen, rng))
     return _paste(placed, label, h, slant=float(np.clip(rng.normal(cfg.slant_mean, cfg.slant_spread), -0.25, 0.5)))
@@ -206,41 +199,6 @@ def _separator(symbol: str, h: int, pen: float, rng: np.random.Generator) -> tup
     # "/": taller than a digit and leaning further, from below the baseline
     return (styles.draw([[(0.0, 1.0), (1.0, 0.0)]], int(1.15 * h), rng, width, aspect=rng.uniform(0.35, 0.6)),
             0.1 * h), 0.0
-
-
-def _ligature(left: tuple[np.ndarray, int, int, int], right: tuple[np.ndarray, int, int, int], h: int,
-              pen: float, rng: np.random.Generator) -> tuple[np.ndarray, int, int, int] | None:
-    """The stroke a cursive hand draws from where one digit ends to where the next begins, or None.
-
-    It leaves the right side of the first digit and enters the next on its left, in its upper part
-    where most digits are begun, sagging towards the line as a pen does between letters. It is no digit (``OTHER_MARK``): a cut through
-    it is where the two digits part, which is what the pieces must learn from real joined writing.
-    """
-    ends = []
-    for (glyph, x, y, _), side in ((left, 1), (right, -1)):
-        ys, xs = np.nonzero(glyph > 0.5)
-        if len(xs) == 0:
-            return None
-        edge = xs.max() - 0.15 * glyph.shape[1] if side > 0 else xs.min() + 0.15 * glyph.shape[1]
-        near = np.flatnonzero(xs >= edge) if side > 0 else np.flatnonzero((xs <= edge) & (ys <= 0.6 * glyph.shape[0]))
-        if len(near) == 0:
-            return None
-        pick = near[int(rng.integers(len(near)))]
-        ends.append((x + float(xs[pick]), y + float(ys[pick])))
-    (x0, y0), (x1, y1) = ends
-    if not 0.0 <= x1 - x0 <= 0.7 * h:
-        return None  # overlapping digits need no join; far-apart ones are not joined
-    sag = max(y0, y1) + rng.uniform(0.0, 0.2) * h
-    t = np.linspace(0.0, 1.0, 12)[:, None]
-    curve = (1 - t) ** 2 * np.array([x0, y0]) + 2 * t * (1 - t) * np.array([(x0 + x1) / 2, sag]) \
-        + t ** 2 * np.array([x1, y1])
-    lo, hi = curve.min(axis=0), curve.max(axis=0)
-    size = np.maximum(hi - lo, 1.0)
-    width = max(1.5, STROKE * h * pen * rng.uniform(0.5, 1.0))
-    ink = styles.draw([[tuple(p) for p in (curve - lo) / size]], int(round(size[1])), rng, width,
-                      aspect=size[0] / max(1, int(round(size[1]))), wobble=0.01)
-    margin = int(np.ceil(width)) + 2  # ``styles.draw``'s margin around the stroke
-    return ink, int(round(lo[0])) - margin, int(round(lo[1])) - margin, OTHER_MARK
 
 
 def _underline(placed: list[tuple[np.ndarray, int, int, int]], h: int, pen: float,

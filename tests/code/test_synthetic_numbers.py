@@ -86,34 +86,9 @@ def test_every_style_draws_a_digit_sized_shape():
                 assert 5 <= np.ptp(xs) <= 60, generator.__name__
 
 
-def joined_digits(layout) -> int:
-    """How many pairs of neighbouring digits one unbroken line of ink joins."""
-    count, strokes = cv2.connectedComponents((layout.ink > 0.5).astype(np.uint8))
-    stroke_of = [set(strokes[layout.owners == index + 1].tolist()) - {0} for index in range(len(layout.label))]
-    return sum(bool(a & b) for a, b in zip(stroke_of[:-1], stroke_of[1:]))
-
-
-def test_cursive_numbers_join_their_digits_with_strokes_that_are_no_digit(source):
-    """A pen that never leaves the paper joins digits with ligatures: ink the pieces must learn to cut through."""
-    quiet = {"separator_probability": 0, "end_mark_probability": 0, "underline_probability": 0}
-    cursive = LayoutConfig(cursive_probability=1.0, ligature_probability=1.0, **quiet)
-    plain = LayoutConfig(cursive_probability=0.0, **quiet)
-    joined = {"cursive": 0, "plain": 0}
-    for seed in range(20):
-        for name, cfg in (("cursive", cursive), ("plain", plain)):
-            rng = np.random.default_rng([9, seed])
-            layout = compose("58301", source, rng, cfg)
-            joined[name] += joined_digits(layout)
-            assert set(np.unique(layout.owners).tolist()) - {0, OTHER_MARK} == set(range(1, 6))
-            if name == "plain":
-                assert OTHER_MARK not in layout.owners  # no marks asked for: the ink between digits is a ligature
-    assert joined["cursive"] >= 2 * joined["plain"] + 20, joined
-
-
 def clear_layout(label: str, source: GlyphSource):
     """The first seeded layout of ``label`` whose digits' boxes are well apart (no touching digits)."""
-    plain = LayoutConfig(separator_probability=0, end_mark_probability=0, underline_probability=0,
-                         cursive_probability=0)
+    plain = LayoutConfig(separator_probability=0, end_mark_probability=0, underline_probability=0)
     for seed in range(100):
         rng = np.random.default_rng(seed)
         layout = compose(label, source, rng, plain)
