@@ -111,9 +111,20 @@ def decode_cost(mode: str, size: tuple[int, int], image_format: str | None) -> i
     return size[0] * size[1] * per_pixel + _DECODE_OVERHEAD_BYTES
 
 
-def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_PIXELS,
+def open_image(data: bytes) -> Image.Image:
+    """The picture's header (format, size, mode), pixels not decoded yet: ``decode_image`` takes it, so a
+    caller that looks at the header first does not read it twice. Decode it once, or close it.
+
+    Raises:
+        NotAnImageError, ImageTooLargeError: as ``decode_image``.
+    """
+    return _open(data)
+
+
+def decode_image(data: bytes | Image.Image, work_side: int = WORK_SIDE, max_pixels: int = MAX_PIXELS,
                  max_bytes: int = MAX_DECODE_BYTES) -> tuple[np.ndarray, float]:
-    """Decode ``data`` into a grey uint8 array whose longest side is at most ``work_side``.
+    """Decode ``data`` (bytes, or the header ``open_image`` read) into a grey uint8 array whose longest
+    side is at most ``work_side``.
 
     Returns the array and the factor that maps its pixel coordinates back to the full-size,
     upright photo (multiply by it).
@@ -122,7 +133,7 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_
         NotAnImageError, TruncatedImageError, ImageTooLargeError: with a message fit for users.
         Nothing else: whatever Pillow raises on a malformed file becomes one of these.
     """
-    image = _open(data)
+    image = data if isinstance(data, Image.Image) else _open(data)
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise ImageTooLargeError(f"{width}x{height} exceeds {max_pixels} pixels")
@@ -167,16 +178,11 @@ def decode_image(data: bytes, work_side: int = WORK_SIDE, max_pixels: int = MAX_
     return grey, full_side / max(grey.shape)
 
 
-def jpeg_pixels(data: bytes) -> int | None:
-    """Width times height of a JPEG, whose decoder can reduce it by 2, 4 or 8 as it decodes (draft mode);
-    None for every other format, which is decoded whole at any size, and for bytes that are no accepted
-    picture (decoding them raises the error meant for users). Reads the header only.
+def jpeg_pixels(image: Image.Image) -> int | None:
+    """Width times height of a JPEG (an ``open_image`` header), whose decoder can reduce it by 2, 4 or 8 as
+    it decodes (draft mode); None for every other format, which is decoded whole at any size.
     """
-    try:
-        with _open(data) as image:
-            return image.width * image.height if image.format in _DRAFT_FORMATS else None
-    except ImageDecodeError:
-        return None
+    return image.width * image.height if image.format in _DRAFT_FORMATS else None
 
 
 def _open(data: bytes) -> Image.Image:

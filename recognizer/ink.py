@@ -141,7 +141,10 @@ def remove_lines(strength: np.ndarray) -> np.ndarray:
         squeezed = cv2.resize(strength, size, interpolation=cv2.INTER_AREA)
         kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
         lines = cv2.morphologyEx(squeezed, cv2.MORPH_OPEN, kernel)
-        _, _, stats, _ = _connected_pieces((lines > LINE_MIN_STRENGTH).astype(np.uint8))
+        runs = (lines > LINE_MIN_STRENGTH).astype(np.uint8)
+        if not runs.any():  # most photos: no long run at all, nothing to measure
+            continue
+        _, _, stats, _ = _connected_pieces(runs)
         along = stats[1:, cv2.CC_STAT_WIDTH if horizontal else cv2.CC_STAT_HEIGHT] / squeeze
         across = stats[1:, cv2.CC_STAT_HEIGHT if horizontal else cv2.CC_STAT_WIDTH] / across_squeeze
         thin_long = (along >= 0.8 * extent) & (across <= 0.05 * across_extent + 2)

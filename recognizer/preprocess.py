@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recognizer.decode import decode_image, jpeg_pixels
+from recognizer.decode import decode_image, jpeg_pixels, open_image
 from recognizer.ink import Ink, find_ink
 from recognizer.mnist_format import MNIST_STROKE_FRACTION, PREPROCESSING_VERSION, fit_to_mnist
 from recognizer.segment import WIDEST_PIECE, Candidates, Stroke, WritingSize, box_around, candidates, measure, strokes
@@ -103,14 +103,16 @@ def find_candidates(image: bytes) -> Found:
     Raises:
         recognizer.decode.ImageDecodeError: the bytes are not a usable picture.
     """
-    pixels = jpeg_pixels(image)
+    header = open_image(image)
+    pixels = jpeg_pixels(header)
     if pixels is not None and pixels <= GLANCE_MAX_PIXELS:
-        glance, to_original = decode_image(image, work_side=GLANCE_SIDE)
+        glance, to_original = decode_image(header, work_side=GLANCE_SIDE)
         if to_original > 1.0:
             look = _look(glance)
             if _legible(look) and _one_digit_wide(look):
                 return Found(_candidates(look), (0, 0), to_original, glance.shape)
-    grey, to_original = decode_image(image)
+        header = open_image(image)  # a decoded picture cannot be decoded again at another size
+    grey, to_original = decode_image(header)
     look = _look(grey)
     if to_original <= 1.0 or _legible(look):
         return Found(_candidates(look), (0, 0), to_original, grey.shape)

@@ -76,3 +76,17 @@ def test_the_piece_network_on_no_pieces():
     pieces = PieceClassifier(network, np.zeros(2), np.ones(2))
     assert pieces.classify(np.zeros((0, 28, 28), np.uint8), np.zeros((0, 2))).shape == (0, 3)
     np.testing.assert_allclose(pieces.classify(np.zeros((2, 28, 28), np.uint8), np.zeros((2, 2))), 1 / 3)
+
+
+@pytest.mark.parametrize("count", [2, 3, 5, 7, 8])
+def test_any_number_of_images_gets_one_answer_each(count):
+    """Rows are padded to a multiple of four for speed; the padding must never show in the answers."""
+    images = np.zeros((count, 28, 28), np.uint8)
+    for index in range(count):
+        images[index, index, : 3 * index + 1] = 255  # a different amount of ink in each
+    network = hand_network()
+    together = network.logits(images)
+    assert together.shape == (count, 10)
+    one_by_one = np.concatenate([network.logits(images[i : i + 1]) for i in range(count)])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-4)
+    assert [round(v) for v in together[:, 0]] == [3 * i + 1 for i in range(count)]
