@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognizer.ink import find_ink, ink_is_dark, ink_strength
+from recognizer.ink import find_ink, ink_is_dark, ink_strength, open_along
 
 
 def page(width: int = 320, height: int = 160, paper: int = 220) -> np.ndarray:
@@ -74,3 +74,21 @@ def test_a_digit_in_a_paler_pen_beside_a_dark_one_is_a_stroke_too():
     assert any(abs(x + w / 2 - 100) < 6 for x, _, w, _ in boxes)
     assert any(abs(x + w / 2 - 200) < 6 and h >= 60 for x, _, w, h in boxes), boxes
     assert not any(x >= 250 for x, *_ in boxes), boxes
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("outside", [None, 0])
+def test_opening_along_rows_or_columns_is_opencvs(axis, outside):
+    """The fast opening gives OpenCV's pixels, for odd and even lengths, lengths longer than the image,
+    grey images and masks, with OpenCV's default border and with a zero border."""
+    rng = np.random.default_rng(axis * 2 + (outside is None))
+    border = {} if outside is None else {"borderType": cv2.BORDER_CONSTANT, "borderValue": 0}
+    for _ in range(300):
+        height, width = (int(v) for v in rng.integers(1, 70, 2))
+        length = int(rng.integers(1, 90))
+        image = rng.integers(0, 256, (height, width)).astype(np.uint8)
+        if rng.random() < 0.5:
+            image = (rng.random((height, width)) < 0.7).astype(np.uint8)
+        kernel = np.ones((1, length) if axis == 1 else (length, 1), np.uint8)
+        expected = cv2.morphologyEx(image, cv2.MORPH_OPEN, kernel, **border)
+        np.testing.assert_array_equal(open_along(image, length, axis, outside), expected)
