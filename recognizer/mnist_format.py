@@ -11,6 +11,8 @@ trained for another one.
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -82,12 +84,20 @@ def normalise_stroke(shape: np.ndarray, target_width: float, width: float | None
     delta = int(round((target_width - width) / 2))
     if delta == 0:
         return shape
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(delta) + 1, 2 * abs(delta) + 1))
+    kernel = _disc(abs(delta))
     if delta > 0:
         return cv2.dilate(shape, kernel)
     thinned = cv2.erode(shape, kernel)
     # Never erase a stroke: where erosion removes a whole part, keep the original for that part.
     return thinned if np.count_nonzero(thinned) >= 0.35 * np.count_nonzero(shape) else shape
+
+
+@functools.cache
+def _disc(radius: int) -> np.ndarray:
+    """The elliptic structuring element of this radius; made once, since every candidate piece needs one."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    kernel.flags.writeable = False
+    return kernel
 
 
 def stroke_width(shape: np.ndarray) -> float:
