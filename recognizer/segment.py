@@ -245,9 +245,17 @@ def atoms(labels: np.ndarray, found: list[Stroke], height: float, slant: float =
     result: list[Atom] = []
     for s in found:
         region = labels[s.y : s.bottom, s.x : s.right] == s.label
+        may_hold_digits = s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height
+        if not may_hold_digits and slant == 0.0:
+            # The centre is the mean column, from the region's moments: exact integer sums, so the same
+            # number as the mean below, without listing the pixels.
+            mask = region.astype(np.uint8)
+            moments = cv2.moments(mask, binaryImage=True)
+            centre = (moments["m10"] + moments["m00"] * s.x) / moments["m00"]
+            result.append(Atom(s.label, -np.inf, np.inf, s.x, s.right, s.y, s.bottom, s.area, centre, 0, 0, mask))
+            continue
         yy, xx = np.nonzero(region)
         sheared = np.floor(xx + s.x + slant * (yy + s.y)).astype(np.int64)
-        may_hold_digits = s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height
         if not may_hold_digits:
             result.append(Atom(s.label, -np.inf, np.inf, s.x, s.right, s.y, s.bottom, s.area,
                                float(sheared.mean()), 0, 0, region.astype(np.uint8)))
