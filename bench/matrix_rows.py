@@ -37,6 +37,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     from recognizer import Recognizer  # noqa: PLC0415
+    from recognizer.classifier import rows_of_four  # noqa: PLC0415
 
     recognizer = Recognizer.load()
     kernels = {"digit network": recognizer.classifier.kernels[0], "piece network": recognizer.pieces.network.kernels[0]}
@@ -46,9 +47,7 @@ def main() -> None:
         rows = {}
         for count in range(1, 13):
             x = rng.random((count, kernel.shape[0]), dtype=np.float32)
-            padded = -(-count // 4) * 4 if count > 1 else 1
-            xp = np.zeros((padded, kernel.shape[0]), np.float32)
-            xp[:count] = x
+            xp = rows_of_four(x)  # what the classifier hands OpenBLAS
             rows[count] = {"plain_us": round(best_microseconds(lambda: x @ kernel), 1),
                            "padded_us": round(best_microseconds(lambda: xp @ kernel), 1)}
         results[name] = rows

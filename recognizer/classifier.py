@@ -46,7 +46,7 @@ class DenseClassifier:
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """Pre-softmax scores (N, 10) for MNIST-format images (N, 28, 28), 0-255 white ink on black."""
-        x = _rows_of_four(np.asarray(images, dtype=np.float32).reshape(len(images), -1) * self.input_scale)
+        x = rows_of_four(np.asarray(images, dtype=np.float32).reshape(len(images), -1) * self.input_scale)
         for kernel, bias in zip(self.kernels[:-1], self.biases[:-1]):
             x = np.maximum(x @ kernel + bias, 0.0)
         return (x @ self.kernels[-1] + self.biases[-1])[: len(images)]
@@ -56,7 +56,7 @@ class DenseClassifier:
         return softmax(self.logits(images) / np.float32(temperature))
 
 
-def _rows_of_four(x: np.ndarray) -> np.ndarray:
+def rows_of_four(x: np.ndarray) -> np.ndarray:
     """``x`` with zero rows added up to a multiple of four rows (one row stays one: a vector product).
 
     OpenBLAS's single-precision kernels work on four rows at a time and take a slower path for the rest:

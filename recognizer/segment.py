@@ -245,21 +245,13 @@ def atoms(labels: np.ndarray, found: list[Stroke], height: float, slant: float =
     result: list[Atom] = []
     for s in found:
         region = labels[s.y : s.bottom, s.x : s.right] == s.label
-        may_hold_digits = s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height
-        if not may_hold_digits and slant == 0.0:
-            # The centre is the mean column, from the region's moments: exact integer sums, so the same
-            # number as the mean below, without listing the pixels.
+        if not (s.w > CUT_WIDER_THAN * height and s.h >= SHORTEST_DIGIT * height):  # no room for two digits
             mask = region.astype(np.uint8)
-            moments = cv2.moments(mask, binaryImage=True)
-            centre = (moments["m10"] + moments["m00"] * s.x) / moments["m00"]
-            result.append(Atom(s.label, -np.inf, np.inf, s.x, s.right, s.y, s.bottom, s.area, centre, 0, 0, mask))
+            result.append(Atom(s.label, -np.inf, np.inf, s.x, s.right, s.y, s.bottom, s.area,
+                               _mean_column(mask, s, slant), 0, 0, mask))
             continue
         yy, xx = np.nonzero(region)
         sheared = np.floor(xx + s.x + slant * (yy + s.y)).astype(np.int64)
-        if not may_hold_digits:
-            result.append(Atom(s.label, -np.inf, np.inf, s.x, s.right, s.y, s.bottom, s.area,
-                               float(sheared.mean()), 0, 0, region.astype(np.uint8)))
-            continue
         first = int(sheared.min())
         columns = np.bincount(sheared - first)
         cuts = _cut_columns(columns, max(1.0, stroke_width(region.astype(np.uint8))), height)
@@ -279,6 +271,16 @@ def atoms(labels: np.ndarray, found: list[Stroke], height: float, slant: float =
                                int(columns[right - 1]) if right < len(columns) else 0, mask))
     result.sort(key=lambda a: (a.x1 - a.x0 > WIDEST_PIECE * height, a.centre, a.y0))
     return result
+
+
+def _mean_column(mask: np.ndarray, s: Stroke, slant: float) -> float:
+    """The mean of a stroke's pixels' columns, sheared by ``slant`` as cuts are. Unsheared, it comes from the
+    mask's moments: exact integer sums, so the same number without listing the pixels."""
+    if slant == 0.0:
+        moments = cv2.moments(mask, binaryImage=True)
+        return (moments["m10"] + moments["m00"] * s.x) / moments["m00"]
+    yy, xx = np.nonzero(mask)
+    return float(np.floor(xx + s.x + slant * (yy + s.y)).astype(np.int64).mean())
 
 
 def _cut_columns(columns: np.ndarray, stroke: float, height: float) -> list[int]:
