@@ -7,6 +7,9 @@ MNIST form and described by a few numbers about its shape and surroundings; the 
 say which pieces are digits (``recognizer.reading`` keeps the best-believed way through them).
 Pieces of a digit, two digits at once, separators, specks, shadows and the paper's edge are all
 candidates too: telling them apart is learned (``training.pieces``), not written here as rules.
+The exceptions are what cannot be writing at all: specks, bands across the whole photo, frames, and a
+solid region many pens thick along the photo's border (a table, a shadow), which would otherwise set
+the writing's size.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ NECK_REACH = 0.12  # ...and is the thinnest column within this many digit height
 GRID_STEP = 0.21  # extra cut candidates every this many digit heights, for cursive that never thins
 CONTEXT_ROWS, CONTEXT_COLS = 12, 20  # the thumbnail of the ink around a piece
 CONTEXT_HEIGHT, CONTEXT_WIDTH = 1.6, 2.6  # ...covering this many digit heights around its centre
+BACKGROUND_BORDER = 0.3  # a stroke along this share of the photo's shorter side of its border...
+BACKGROUND_PENS = 3.0  # ...this many pens thick, and filling this share of its convex hull, is a table or
+BACKGROUND_SOLIDITY = 0.8  # a shadow beyond the paper, not writing
 SHAPE_FEATURES = 19
 # The writing as one small picture (``writing_image``): kept with a stored answer so that a correction of the
 # count of digits can teach the cutting later. Its digits are as tall as MNIST's (20 px), within a bounded size.
@@ -134,10 +140,11 @@ class Candidates:
 
 
 def strokes(ink: Ink) -> list[Stroke]:
-    """The strokes, without specks, without the paper's edges and frames."""
+    """The strokes, without specks, without the paper's edges and frames, without a table beyond the paper."""
     h, w = ink.labels.shape
     found = [Stroke(int(i), *(int(v) for v in ink.stats[i, :5])) for i in np.flatnonzero(ink.stroke)]
     found = [s for s in found if not _is_edge_artifact(s, w, h)]
+    found = _without_background(ink.labels, found)
     if not found:
         return []
     largest = max(s.area for s in found)
@@ -152,6 +159,48 @@ def _is_edge_artifact(stroke: Stroke, w: int, h: int) -> bool:
     along_left_or_right = (stroke.x == 0 or stroke.right == w) and stroke.h >= 0.9 * h and stroke.w <= 0.15 * w
     frame = stroke.w >= 0.95 * w and stroke.h >= 0.95 * h and fill < 0.25
     return across or along_left_or_right or frame
+
+
+def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]:
+    """The strokes without the world beyond the paper: a table or a shadow that runs along the photo's
+    border and is many pens thick. While it is there it would set the writing's height, be cut into
+    dozens of atoms, and decide which way the photo is searched; writing is never that thick.
+    """
+    h, w = labels.shape
+    along = [s for s in found if _border_contact(labels, s) >= BACKGROUND_BORDER * min(h, w)]
+    rest = [s for s in found if s not in along]
+    if not along or not rest:
+        return found
+    pen = _typical_stroke(labels, rest)
+    solid = {s.label for s in along if _solid_and_thick(labels, s, BACKGROUND_PENS * pen)}
+    return [s for s in found if s.label not in solid]
+
+
+def _border_contact(labels: np.ndarray, stroke: Stroke) -> int:
+    """How many of the photo's border pixels belong to the stroke."""
+    h, w = labels.shape
+    edges = []
+    if stroke.y == 0:
+        edges.append(labels[0, stroke.x : stroke.right])
+    if stroke.bottom == h:
+        edges.append(labels[h - 1, stroke.x : stroke.right])
+    if stroke.x == 0:
+        edges.append(labels[stroke.y : stroke.bottom, 0])
+    if stroke.right == w:
+        edges.append(labels[stroke.y : stroke.bottom, w - 1])
+    return sum(int(np.count_nonzero(edge == stroke.label)) for edge in edges)
+
+
+def _solid_and_thick(labels: np.ndarray, stroke: Stroke, thickness: float) -> bool:
+    """Whether the stroke fills most of its convex hull (a region, not lines: writing that touches a
+    frame is lines) and holds a disc wider than ``thickness`` pixels."""
+    mask = cv2.copyMakeBorder((labels[stroke.y : stroke.bottom, stroke.x : stroke.right] == stroke.label)
+                              .astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    if 2.0 * float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max()) <= thickness:
+        return False
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
+    return hull > 0 and stroke.area >= BACKGROUND_SOLIDITY * hull
 
 
 def digit_height(found: list[Stroke], shape: tuple[int, int]) -> float:

@@ -30,6 +30,14 @@ def test_dark_ink_on_light_paper_and_light_ink_on_dark():
     assert not ink_is_dark(255 - one_stroke())  # chalk on a blackboard, MNIST itself
 
 
+def test_a_page_on_a_dark_table_has_dark_ink_though_the_table_fills_the_border():
+    image = np.full((240, 320), 60, np.uint8)  # a dark desk all around
+    image[40:200, 30:290] = 215  # the page, more than half of the photo
+    cv2.line(image, (120, 70), (120, 170), 30, 5)
+    cv2.circle(image, (190, 120), 40, 30, 5)
+    assert ink_is_dark(image)
+
+
 def test_strength_is_high_on_the_stroke_and_zero_on_the_paper():
     strength = ink_strength(one_stroke())
     assert strength[80, 100] > 200 and strength[:, :80].max() == 0 and strength[:, 120:].max() == 0

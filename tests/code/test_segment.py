@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognizer.ink import find_ink
+from recognizer.ink import Ink, find_ink
 from recognizer.segment import (
     FEATURE_COUNT,
     MAX_ATOMS_PER_PIECE,
@@ -113,6 +113,33 @@ def test_strokes_running_into_the_border_do_not_set_the_digit_height():
     cropped = Stroke(3, 0, 0, 30, 50, 400)
     speck = Stroke(4, 12, 20, 3, 3, 9)
     assert digit_height([cropped, speck], (50, 30)) == 50
+
+
+def ink_of(mask: np.ndarray) -> Ink:
+    """The ink of a binary picture (255 = ink), every piece a stroke: the strokes exactly as drawn."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
+    return Ink(strength=mask, labels=labels, stats=stats, stroke=np.arange(count) > 0)
+
+
+def test_a_table_beyond_the_paper_is_not_writing():
+    """A dark table that the paper estimate took for ink: a solid region, many pens thick, along the border."""
+    mask = np.zeros((240, 320), np.uint8)
+    cv2.line(mask, (140, 40), (140, 130), 255, 6)
+    cv2.ellipse(mask, (210, 85), (30, 45), 0, 0, 360, 255, 6)
+    cv2.fillPoly(mask, [np.array([(0, 240), (320, 240), (320, 180), (0, 205)], np.int32)], 255)
+    found = strokes(ink_of(mask))
+    assert len(found) == 2 and max(s.bottom for s in found) < 180
+    assert 85 <= digit_height(found, mask.shape) <= 100
+
+
+def test_a_thick_frame_that_the_writing_touches_is_kept():
+    """A box printed on a form is lines, however thick: the digits drawn into it are in the same stroke."""
+    image = page()
+    cv2.rectangle(image, (-20, 12), (339, 147), 20, 24)  # runs out of the photo on the left and right
+    draw_one(image, 140, top=24, size=110)  # from the box's top edge to its bottom edge
+    draw_zero(image, 200, top=45, size=70)  # and one that touches nothing
+    found = strokes(find_ink(image))
+    assert len(found) == 2 and max(s.right - s.x for s in found) == image.shape[1]
 
 
 def test_a_blank_page_has_no_candidates():
