@@ -40,6 +40,11 @@ GLANCE_SIDE = 160  # a first look at a quarter of the working size's pixels (1/8
 # a failed glance (a number) pays twice: about 1 ms here, but 70 ms more for an 8000x6000 page (measured).
 GLANCE_MAX_PIXELS = 1280 * 1280
 DETAIL_SIDE = 1024
+# Digits shorter than this in the photo itself are no writing anyone means to be read (MNIST's are 20 px; a
+# digit 5 mm tall on a whole A4 page sent at 1280 px is 21), but specks and grain, which the networks would
+# otherwise read, even sure: of 600 blank synthetic photos (bench/blank_photos.py) 116 were read as a number
+# and 2 as sure ("1", 99%); with this bound 83, none sure, at most 55%. The smallest dev writing is 17 px.
+MIN_WRITING_PX = 10
 
 
 @dataclass
@@ -85,7 +90,20 @@ def _candidates(look: Look | None) -> Candidates | None:
 
 
 def find_candidates(image: bytes) -> Found:
-    """Candidates at the smallest size where the writing is legible: a glance, the working size, or detail.
+    """Candidates at the smallest size where the writing is legible (``_find``), and none where the
+    "writing" is smaller in the photo itself than any digit written to be read (MIN_WRITING_PX).
+
+    Raises:
+        recognizer.decode.ImageDecodeError: the bytes are not a usable picture.
+    """
+    found = _find(image)
+    if found.candidates is not None and found.candidates.digit_height * found.to_original < MIN_WRITING_PX:
+        return Found(None, found.offset, found.to_original, found.shape)
+    return found
+
+
+def _find(image: bytes) -> Found:
+    """The candidates at the smallest size where the writing is legible: a glance, the working size, or detail.
 
     Finding the ink costs its pixels; cutting and fitting cost the same at any size. So in a JPEG of up
     to GLANCE_MAX_PIXELS (Telegram sends every photo as one; other formats are decoded whole at every
@@ -99,9 +117,6 @@ def find_candidates(image: bytes) -> Found:
     tall, THIN_STROKE_PX wide), decided from the strokes before any piece is cut. A large photo where
     nothing was found is searched whole at DETAIL_SIDE, since faint thin strokes may only show there;
     that costs a second decode, for empty photos only.
-
-    Raises:
-        recognizer.decode.ImageDecodeError: the bytes are not a usable picture.
     """
     header = open_image(image)
     pixels = jpeg_pixels(header)

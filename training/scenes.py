@@ -211,8 +211,10 @@ def _jpeg(image: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def _cropped(layout: Layout) -> Layout:
-    """The layout cut down to its ink, with a pixel to spare."""
+    """The layout cut down to its ink, with a pixel to spare (as it is when there is none: a blank page)."""
     ys, xs = np.nonzero(layout.ink > 0.05)
+    if len(ys) == 0:
+        return layout
     top, left = max(0, ys.min() - 1), max(0, xs.min() - 1)
     bottom, right = ys.max() + 2, xs.max() + 2
     boxes = [(x - left, y - top, bw, bh) for x, y, bw, bh in layout.boxes]

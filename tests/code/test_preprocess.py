@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from recognizer.decode import WORK_SIDE
-from recognizer.preprocess import DETAIL_SIDE, GLANCE_SIDE, find_candidates
+from recognizer.preprocess import DETAIL_SIDE, GLANCE_SIDE, MIN_WRITING_PX, find_candidates
 from tests.photo_factory import digit_photo
 
 
@@ -35,6 +35,14 @@ def test_small_writing_is_read_from_a_sharper_decode(digits):
     found = find_candidates(digit_photo(digits, np.random.default_rng(0), size=1280, digit_height=0.05))
     assert max(found.shape) == DETAIL_SIDE and found.offset != (0, 0)
     assert found.candidates is not None and found.candidates.atom_count >= 3
+
+
+def test_writing_too_small_to_be_meant_is_no_writing(digits):
+    """Specks and grain as tall as a digit 8 px high in a 1280-px photo are not read; a 15-px digit is."""
+    tiny = find_candidates(digit_photo(digits, np.random.default_rng(0), size=1280, digit_height=0.006))
+    assert tiny.candidates is None
+    small = find_candidates(digit_photo(digits, np.random.default_rng(0), size=1280, digit_height=0.012))
+    assert small.candidates is not None and small.candidates.digit_height * small.to_original >= MIN_WRITING_PX
 
 
 def test_a_photo_no_larger_than_the_glance_is_read_as_it_is(digits):
