@@ -10,7 +10,6 @@ answered with a number, how many of those as sure ("ok"), and the largest stated
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections import Counter
@@ -19,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import mnist_path, save  # noqa: E402
-from recognizer import Recognizer  # noqa: E402
-from training.data import load_mnist  # noqa: E402
-from training.numbers import GlyphSource, Layout, LayoutConfig, compose, random_label  # noqa: E402
+from bench._common import save  # noqa: E402
+from bench._synthetic import synthetic_setup  # noqa: E402
+from training.numbers import Layout, LayoutConfig, compose, random_label  # noqa: E402
 from training.scenes import render  # noqa: E402
 
 
@@ -32,14 +30,7 @@ def blank(layout: Layout) -> Layout:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=int, default=600)
-    parser.add_argument("--seed", type=int, default=8)
-    parser.add_argument("--models-dir", type=Path)
-    args = parser.parse_args()
-    data = load_mnist(mnist_path())
-    source = GlyphSource(data.x_test, data.y_test)
-    recognizer = Recognizer.load(args.models_dir)
+    args, source, recognizer = synthetic_setup(__doc__, photos=600, seed=8)
     statuses: Counter = Counter()
     by_kind: Counter = Counter()
     sure: list[tuple[int, str, float]] = []

@@ -11,7 +11,6 @@ those are right.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -19,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import mnist_path, save  # noqa: E402
-from recognizer import ImageDecodeError, Recognizer  # noqa: E402
+from bench._common import save  # noqa: E402
+from bench._synthetic import synthetic_setup  # noqa: E402
+from recognizer import ImageDecodeError  # noqa: E402
 from recognizer.evaluation import Answer, summarise  # noqa: E402
-from training.data import load_mnist  # noqa: E402
-from training.numbers import GlyphSource, LayoutConfig, compose, random_label  # noqa: E402
+from training.numbers import LayoutConfig, compose, random_label  # noqa: E402
 from training.scenes import render  # noqa: E402
 
 GROUPS = {"1 digit": (1, 1), "2-3 digits": (2, 3), "4-6 digits": (4, 6), "7-8 digits": (7, 8)}
@@ -34,14 +33,7 @@ def group_of(label: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--models-dir", type=Path)
-    args = parser.parse_args()
-    data = load_mnist(mnist_path())
-    source = GlyphSource(data.x_test, data.y_test)
-    recognizer = Recognizer.load(args.models_dir)
+    args, source, recognizer = synthetic_setup(__doc__, photos=2000, seed=7)
     answers: list[Answer] = []
     kinds: list[str] = []
     started = time.perf_counter()
