@@ -41,7 +41,8 @@ CONTEXT_ROWS, CONTEXT_COLS = 12, 20  # the thumbnail of the ink around a piece
 CONTEXT_HEIGHT, CONTEXT_WIDTH = 1.6, 2.6  # ...covering this many digit heights around its centre
 BACKGROUND_BORDER = 0.3  # a stroke along this share of the photo's shorter side of its border...
 BACKGROUND_PENS = 3.0  # ...this many pens thick, and filling this share of its convex hull, is a table or
-BACKGROUND_SOLIDITY = 0.8  # a shadow beyond the paper, not writing
+BACKGROUND_SOLIDITY = 0.8  # a shadow beyond the paper, not writing, while beside it there is writing at least
+BACKGROUND_WRITING = 0.1  # this tall, relative to the region
 SHAPE_FEATURES = 19
 # The writing as one small picture (``writing_image``): kept with a stored answer so that a correction of the
 # count of digits can teach the cutting later. Its digits are as tall as MNIST's (20 px), within a bounded size.
@@ -172,7 +173,11 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
     if not along or not rest:
         return found
     pen = _typical_stroke(labels, rest)
-    solid = {s.label for s in along if _solid_and_thick(labels, s, BACKGROUND_PENS * pen)}
+    tallest = max(s.h for s in rest)
+    # Only beside writing that is more than a speck (as in digit_height): a bold digit in a tight crop runs
+    # along the border too, and a tick or a dot beside it must not make it "many pens thick".
+    solid = {s.label for s in along
+             if tallest >= BACKGROUND_WRITING * s.h and _solid_and_thick(labels, s, BACKGROUND_PENS * pen)}
     return [s for s in found if s.label not in solid]
 
 

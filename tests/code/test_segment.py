@@ -132,6 +132,16 @@ def test_a_table_beyond_the_paper_is_not_writing():
     assert 85 <= digit_height(found, mask.shape) <= 100
 
 
+def test_a_bold_digit_in_a_tight_crop_is_kept_beside_a_tick():
+    """A marker's 1 cut by the crop runs along the border and is many times as thick as a pen's tick beside
+    it; it is still the writing, not a desk."""
+    mask = np.zeros((200, 120), np.uint8)
+    mask[:, :36] = 255  # the 1, its left side cut by the crop
+    cv2.line(mask, (80, 90), (86, 98), 255, 2)  # a tick of a thin pen
+    found = strokes(ink_of(mask))
+    assert any(s.x == 0 and s.h == 200 for s in found)
+
+
 def test_a_thick_frame_that_the_writing_touches_is_kept():
     """A box printed on a form is lines, however thick: the digits drawn into it are in the same stroke."""
     image = page()
