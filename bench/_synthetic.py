@@ -11,6 +11,12 @@ from training.data import load_mnist
 from training.numbers import GlyphSource
 
 
+def mnist_test_digits() -> GlyphSource:
+    """MNIST's *test* digits, which no model here trained on, to write the synthetic numbers with."""
+    data = load_mnist(mnist_path())
+    return GlyphSource(data.x_test, data.y_test)
+
+
 def synthetic_setup(description: str, photos: int, seed: int) -> tuple[argparse.Namespace, GlyphSource, Recognizer]:
     """The options (--photos, --seed, --models-dir), the MNIST *test* digits to write with, and the
     recognizer to measure (the models directory's current model)."""
@@ -19,5 +25,4 @@ def synthetic_setup(description: str, photos: int, seed: int) -> tuple[argparse.
     parser.add_argument("--seed", type=int, default=seed)
     parser.add_argument("--models-dir", type=Path)
     args = parser.parse_args()
-    data = load_mnist(mnist_path())
-    return args, GlyphSource(data.x_test, data.y_test), Recognizer.load(args.models_dir)
+    return args, mnist_test_digits(), Recognizer.load(args.models_dir)

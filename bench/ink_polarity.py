@@ -22,11 +22,11 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import mnist_path, photos_dir, save  # noqa: E402
+from bench._common import photos_dir, save  # noqa: E402
+from bench._synthetic import mnist_test_digits  # noqa: E402
 from recognizer.decode import ImageDecodeError, decode_image  # noqa: E402
 from recognizer.ink import ink_is_dark, ink_judged_dark  # noqa: E402
-from training.data import load_mnist  # noqa: E402
-from training.numbers import GlyphSource, LayoutConfig, compose, random_label  # noqa: E402
+from training.numbers import LayoutConfig, compose, random_label  # noqa: E402
 from training.scenes import render  # noqa: E402
 
 RULES = ("recognizer", "border", "median")
@@ -47,8 +47,7 @@ def true_ink_is_dark(picture: bytes, owners: np.ndarray) -> bool | None:
 
 
 def synthetic(photos: int, seed: int) -> dict:
-    data = load_mnist(mnist_path())
-    source = GlyphSource(data.x_test, data.y_test)
+    source = mnist_test_digits()
     wrong: Counter = Counter()
     counted: Counter = Counter()
     for index in range(photos):

@@ -172,12 +172,14 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
     rest = [s for s in found if s not in along]
     if not along or not rest:
         return found
-    pen = _typical_stroke(labels, rest)
-    tallest = max(s.h for s in rest)
     # Only beside writing that is more than a speck (as in digit_height): a bold digit in a tight crop runs
     # along the border too, and a tick or a dot beside it must not make it "many pens thick".
-    solid = {s.label for s in along
-             if tallest >= BACKGROUND_WRITING * s.h and _solid_and_thick(labels, s, BACKGROUND_PENS * pen)}
+    tallest = max(s.h for s in rest)
+    along = [s for s in along if tallest >= BACKGROUND_WRITING * s.h]
+    if not along:
+        return found
+    pen = _typical_stroke(labels, rest)
+    solid = {s.label for s in along if _solid_and_thick(labels, s, BACKGROUND_PENS * pen)}
     return [s for s in found if s.label not in solid]
 
 
@@ -220,7 +222,7 @@ def digit_height(found: list[Stroke], shape: tuple[int, int]) -> float:
     background = [s for s in found if (s.x == 0 or s.y == 0 or s.right == w or s.bottom == h)
                   and s.area >= 0.5 * s.w * s.h and (s.w >= 0.5 * w or s.h >= 0.5 * h)]
     writing = [s for s in found if s not in background]
-    if background and writing and max(s.h for s in writing) >= 0.1 * max(s.h for s in background):
+    if background and writing and max(s.h for s in writing) >= BACKGROUND_WRITING * max(s.h for s in background):
         found = writing
     heights = np.array([s.h for s in found], np.float64)
     weights = np.array([s.area for s in found], np.float64)
