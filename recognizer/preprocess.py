@@ -43,7 +43,7 @@ DETAIL_SIDE = 1024
 # Digits shorter than this in the photo itself are no writing anyone means to be read (MNIST's are 20 px; a
 # digit 5 mm tall on a whole A4 page sent at 1280 px is 21), but specks and grain, which the networks would
 # otherwise read, even sure: of 600 blank synthetic photos (bench/blank_photos.py) 116 were read as a number
-# and 2 as sure ("1", 99%); with this bound 83, none sure, at most 55%. The smallest dev writing is 17 px.
+# and 2 as sure ("1", 99%); with this bound 85, none sure, at most 55%. The smallest dev writing is 17 px.
 MIN_WRITING_PX = 10
 
 
