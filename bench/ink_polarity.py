@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import photos_dir, save  # noqa: E402
 from bench._synthetic import mnist_test_digits  # noqa: E402
+from bench.photo_accuracy import labelled_photos  # noqa: E402
 from recognizer.decode import ImageDecodeError, decode_image  # noqa: E402
 from recognizer.ink import ink_is_dark, ink_judged_dark  # noqa: E402
 from training.numbers import LayoutConfig, compose, random_label  # noqa: E402
@@ -73,7 +74,7 @@ def dev(folder: Path) -> dict:
     judged_light: Counter = Counter()
     names: dict[str, list[str]] = {rule: [] for rule in RULES}
     count = 0
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"}):
+    for path in sorted(file for photos in labelled_photos(folder).values() for file, _ in photos):
         try:
             grey, _ = decode_image(path.read_bytes())
         except ImageDecodeError:
