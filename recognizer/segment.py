@@ -8,8 +8,8 @@ say which pieces are digits (``recognizer.reading`` keeps the best-believed way 
 Pieces of a digit, two digits at once, separators, specks, shadows and the paper's edge are all
 candidates too: telling them apart is learned (``training.pieces``), not written here as rules.
 The exceptions are what cannot be writing at all: specks, bands across the whole photo, frames, and a
-solid region many pens thick along the photo's border (a table, a shadow), which would otherwise set
-the writing's size.
+region along the photo's border whose ink is mostly many pens thick (a table, a shadow), which would
+otherwise set the writing's size.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ GRID_STEP = 0.21  # extra cut candidates every this many digit heights, for curs
 CONTEXT_ROWS, CONTEXT_COLS = 12, 20  # the thumbnail of the ink around a piece
 CONTEXT_HEIGHT, CONTEXT_WIDTH = 1.6, 2.6  # ...covering this many digit heights around its centre
 BACKGROUND_BORDER = 0.3  # a stroke along this share of the photo's shorter side of its border...
-BACKGROUND_PENS = 3.0  # ...this many pens thick, and filling this share of its convex hull, is a table or
-BACKGROUND_SOLIDITY = 0.8  # a shadow beyond the paper, not writing, while beside it there is writing at least
-BACKGROUND_WRITING = 0.1  # this tall, relative to the region
+BACKGROUND_PENS = 3.0  # ...with most of its ink (this share) in parts more than this many pens thick, is a
+BACKGROUND_THICK_SHARE = 0.5  # table or a shadow beyond the paper, not writing, while beside it there is
+BACKGROUND_WRITING = 0.1  # writing at least this tall, relative to the region
 SHAPE_FEATURES = 19
 # The writing as one small picture (``writing_image``): kept with a stored answer so that a correction of the
 # count of digits can teach the cutting later. Its digits are as tall as MNIST's (20 px), within a bounded size.
@@ -179,8 +179,8 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
     if not along:
         return found
     pen = _typical_stroke(labels, rest)
-    solid = {s.label for s in along if _solid_and_thick(labels, s, BACKGROUND_PENS * pen)}
-    return [s for s in found if s.label not in solid]
+    thick = {s.label for s in along if _mostly_thick(labels, s, BACKGROUND_PENS * pen)}
+    return [s for s in found if s.label not in thick]
 
 
 def _border_contact(labels: np.ndarray, stroke: Stroke) -> int:
@@ -198,16 +198,22 @@ def _border_contact(labels: np.ndarray, stroke: Stroke) -> int:
     return sum(int(np.count_nonzero(edge == stroke.label)) for edge in edges)
 
 
-def _solid_and_thick(labels: np.ndarray, stroke: Stroke, thickness: float) -> bool:
-    """Whether the stroke fills most of its convex hull (a region, not lines: writing that touches a
-    frame is lines) and holds a disc wider than ``thickness`` pixels."""
-    mask = cv2.copyMakeBorder((labels[stroke.y : stroke.bottom, stroke.x : stroke.right] == stroke.label)
-                              .astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    if 2.0 * float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max()) <= thickness:
-        return False
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    hull = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
-    return hull > 0 and stroke.area >= BACKGROUND_SOLIDITY * hull
+def _mostly_thick(labels: np.ndarray, stroke: Stroke, thickness: float) -> bool:
+    """Whether most of the stroke's ink lies in parts wider than ``thickness`` pixels: what an opening with a
+    disc that wide keeps. Thinner lines are none of it, however long; a table is nearly all of it, where its
+    texture leaves holes in it or it wraps around a corner of the paper (an L, whose convex hull is mostly
+    the page, which "fills its hull", the rule before, kept as writing). Beyond the photo's border a table
+    goes on, so the border repeats what is at it.
+    """
+    side = int(math.ceil(thickness)) | 1
+    h, w = labels.shape
+    # The stroke's box and a disc's width around it, within the photo: repeated are only the photo's edges.
+    around = labels[max(0, stroke.y - side) : min(h, stroke.bottom + side),
+                    max(0, stroke.x - side) : min(w, stroke.right + side)]
+    mask = (around == stroke.label).astype(np.uint8)
+    opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)),
+                              borderType=cv2.BORDER_REPLICATE)
+    return cv2.countNonZero(opened) >= BACKGROUND_THICK_SHARE * stroke.area
 
 
 def digit_height(found: list[Stroke], shape: tuple[int, int]) -> float:
