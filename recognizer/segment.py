@@ -8,8 +8,8 @@ say which pieces are digits (``recognizer.reading`` keeps the best-believed way 
 Pieces of a digit, two digits at once, separators, specks, shadows and the paper's edge are all
 candidates too: telling them apart is learned (``training.pieces``), not written here as rules.
 The exceptions are what cannot be writing at all: specks, bands across the whole photo, frames, and a
-region along the photo's border whose ink is mostly many pens thick (a table, a shadow), which would
-otherwise set the writing's size.
+region many pens thick along the photo's border (a table, a shadow), which would otherwise set the
+writing's size.
 """
 
 from __future__ import annotations
@@ -39,10 +39,15 @@ NECK_REACH = 0.12  # ...and is the thinnest column within this many digit height
 GRID_STEP = 0.21  # extra cut candidates every this many digit heights, for cursive that never thins
 CONTEXT_ROWS, CONTEXT_COLS = 12, 20  # the thumbnail of the ink around a piece
 CONTEXT_HEIGHT, CONTEXT_WIDTH = 1.6, 2.6  # ...covering this many digit heights around its centre
-BACKGROUND_BORDER = 0.3  # a stroke along this share of the photo's shorter side of its border...
-BACKGROUND_PENS = 3.0  # ...with most of its ink (this share) in parts more than this many pens thick, is a
-BACKGROUND_THICK_SHARE = 0.5  # table or a shadow beyond the paper, not writing, while beside it there is
-BACKGROUND_WRITING = 0.1  # writing at least this tall, relative to the region
+# A stroke along this share of the photo's shorter side of its border, more than BACKGROUND_PENS pens thick,
+# is a table or a shadow beyond the paper, not writing, when beside it there is writing at least
+# BACKGROUND_WRITING as tall as the region and either the region fills BACKGROUND_SOLIDITY of its convex hull,
+# or there are two such strokes of writing and BACKGROUND_THICK_SHARE of its ink is in its thick parts.
+BACKGROUND_BORDER = 0.3
+BACKGROUND_PENS = 3.0
+BACKGROUND_WRITING = 0.1
+BACKGROUND_SOLIDITY = 0.8
+BACKGROUND_THICK_SHARE = 0.5
 SHAPE_FEATURES = 19
 # The writing as one small picture (``writing_image``): kept with a stored answer so that a correction of the
 # count of digits can teach the cutting later. Its digits are as tall as MNIST's (20 px), within a bounded size.
@@ -172,15 +177,20 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
     rest = [s for s in found if s not in along]
     if not along or not rest:
         return found
-    # Only beside writing that is more than a speck (as in digit_height): a bold digit in a tight crop runs
-    # along the border too, and a tick or a dot beside it must not make it "many pens thick".
-    tallest = max(s.h for s in rest)
-    along = [s for s in along if tallest >= BACKGROUND_WRITING * s.h]
-    if not along:
-        return found
-    pen = _typical_stroke(labels, rest)
-    thick = {s.label for s in along if _mostly_thick(labels, s, BACKGROUND_PENS * pen)}
-    return [s for s in found if s.label not in thick]
+    thickness = BACKGROUND_PENS * _typical_stroke(labels, rest)
+    background = set()
+    for region in along:
+        # Only beside writing that is more than a speck (as in digit_height): a bold digit in a tight crop runs
+        # along the border too, and a tick or a dot beside it must not make it "many pens thick".
+        beside = sum(1 for s in rest if s.h >= BACKGROUND_WRITING * region.h)
+        if beside and _solid_and_thick(labels, region, thickness):
+            background.add(region.label)
+        # A table around a corner of the page, or a textured one, does not fill its hull. Judged by its thick
+        # parts only beside two strokes of writing or more: beside a single mark, a digit cut by a tight crop
+        # is many of that mark's pens thick too, and most of it would go (bench figures in the README).
+        elif beside >= 2 and _mostly_thick(labels, region, thickness):
+            background.add(region.label)
+    return [s for s in found if s.label not in background]
 
 
 def _border_contact(labels: np.ndarray, stroke: Stroke) -> int:
@@ -200,10 +210,9 @@ def _border_contact(labels: np.ndarray, stroke: Stroke) -> int:
 
 def _mostly_thick(labels: np.ndarray, stroke: Stroke, thickness: float) -> bool:
     """Whether most of the stroke's ink lies in parts wider than ``thickness`` pixels: what an opening with a
-    disc that wide keeps. Thinner lines are none of it, however long; a table is nearly all of it, where its
-    texture leaves holes in it or it wraps around a corner of the paper (an L, whose convex hull is mostly
-    the page, which "fills its hull", the rule before, kept as writing). Beyond the photo's border a table
-    goes on, so the border repeats what is at it.
+    disc that wide keeps. Thinner lines are none of it, however long; a table is nearly all of it, also
+    where its texture leaves holes in it or it wraps around a corner of the paper (an L, whose convex hull
+    is mostly the page). Beyond the photo's border a table goes on, so the border repeats what is at it.
     """
     side = int(math.ceil(thickness)) | 1
     h, w = labels.shape
@@ -214,6 +223,18 @@ def _mostly_thick(labels: np.ndarray, stroke: Stroke, thickness: float) -> bool:
     opened = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)),
                               borderType=cv2.BORDER_REPLICATE)
     return cv2.countNonZero(opened) >= BACKGROUND_THICK_SHARE * stroke.area
+
+
+def _solid_and_thick(labels: np.ndarray, stroke: Stroke, thickness: float) -> bool:
+    """Whether the stroke fills most of its convex hull (a region, not lines: writing that touches a
+    frame is lines) and holds a disc wider than ``thickness`` pixels."""
+    mask = cv2.copyMakeBorder((labels[stroke.y : stroke.bottom, stroke.x : stroke.right] == stroke.label)
+                              .astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    if 2.0 * float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max()) <= thickness:
+        return False
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
+    return hull > 0 and stroke.area >= BACKGROUND_SOLIDITY * hull
 
 
 def digit_height(found: list[Stroke], shape: tuple[int, int]) -> float:

@@ -163,12 +163,22 @@ def test_a_bold_digit_in_a_tight_crop_is_kept_beside_a_tick():
     assert any(s.x == 0 and s.h == 200 for s in found)
 
 
+@pytest.mark.parametrize("pen", [2, 4])
+def test_a_digit_cut_by_a_tight_crop_is_kept_beside_a_mark(pen):
+    """A bold 0 cut by the crop runs along the border and is many pens thick by the pen of a tick beside
+    it, even a tick a fifth of its height; it does not fill its hull, so it is still the writing."""
+    mask = np.zeros((200, 160), np.uint8)
+    cv2.ellipse(mask, (30, 100), (55, 85), 0, 0, 360, 255, 26)  # the 0, its left side cut by the crop
+    cv2.line(mask, (130, 80), (138, 120), 255, pen)  # a tick, 40 px tall
+    found = strokes(ink_of(mask))
+    assert any(s.x == 0 and s.h >= 150 for s in found)
+
+
 def test_a_thick_frame_that_the_writing_touches_is_kept():
-    """A box printed on a form is lines: the digits drawn into it are in the same stroke. (A box's edge more
-    than three pens thick along the photo's border is taken for a table, as it cannot be told from one.)"""
+    """A box printed on a form is lines, however thick: the digits drawn into it are in the same stroke."""
     image = page()
-    cv2.rectangle(image, (-20, 12), (339, 147), 20, 12)  # two pens thick; runs out of the photo left and right
-    draw_one(image, 140, top=14, size=132)  # from the box's top edge to its bottom edge
+    cv2.rectangle(image, (-20, 12), (339, 147), 20, 24)  # runs out of the photo on the left and right
+    draw_one(image, 140, top=24, size=110)  # from the box's top edge to its bottom edge
     draw_zero(image, 200, top=45, size=70)  # and one that touches nothing
     found = strokes(find_ink(image))
     assert len(found) == 2 and max(s.right - s.x for s in found) == image.shape[1]
