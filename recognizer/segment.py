@@ -177,13 +177,16 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
     rest = [s for s in found if s not in along]
     if not along or not rest:
         return found
-    thickness = BACKGROUND_PENS * _typical_stroke(labels, rest)
+    thickness = 0.0  # measured from the writing's pen when first needed
     background = set()
     for region in along:
         # Only beside writing that is more than a speck (as in digit_height): a bold digit in a tight crop runs
         # along the border too, and a tick or a dot beside it must not make it "many pens thick".
         beside = sum(1 for s in rest if s.h >= BACKGROUND_WRITING * region.h)
-        if beside and _solid_and_thick(labels, region, thickness):
+        if not beside:
+            continue
+        thickness = thickness or BACKGROUND_PENS * _typical_stroke(labels, rest)
+        if _solid_and_thick(labels, region, thickness):
             background.add(region.label)
         # A table around a corner of the page, or a textured one, does not fill its hull. Judged by its thick
         # parts only beside two strokes of writing or more: beside a single mark, a digit cut by a tight crop
