@@ -42,11 +42,13 @@ CONTEXT_HEIGHT, CONTEXT_WIDTH = 1.6, 2.6  # ...covering this many digit heights 
 # A stroke along this share of the photo's shorter side of its border, more than BACKGROUND_PENS pens thick,
 # is a table or a shadow beyond the paper, not writing, when beside it there is writing at least
 # BACKGROUND_WRITING as tall as the region and either the region fills BACKGROUND_SOLIDITY of its convex hull,
-# or there are two such strokes of writing and BACKGROUND_THICK_SHARE of its ink is in its thick parts.
+# or it runs along BACKGROUND_SIDES times the shorter side, two such strokes of writing are beside it and
+# BACKGROUND_THICK_SHARE of its ink is in its thick parts.
 BACKGROUND_BORDER = 0.3
 BACKGROUND_PENS = 3.0
 BACKGROUND_WRITING = 0.1
 BACKGROUND_SOLIDITY = 0.8
+BACKGROUND_SIDES = 1.0
 BACKGROUND_THICK_SHARE = 0.5
 SHAPE_FEATURES = 19
 # The writing as one small picture (``writing_image``): kept with a stored answer so that a correction of the
@@ -182,16 +184,18 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
     for region in along:
         # Only beside writing that is more than a speck (as in digit_height): a bold digit in a tight crop runs
         # along the border too, and a tick or a dot beside it must not make it "many pens thick".
-        beside = sum(1 for s in rest if s.h >= BACKGROUND_WRITING * region.h)
+        beside = [s for s in rest if s.h >= BACKGROUND_WRITING * region.h]
         if not beside:
             continue
         thickness = thickness or BACKGROUND_PENS * _typical_stroke(labels, rest)
         if _solid_and_thick(labels, region, thickness):
             background.add(region.label)
         # A table around a corner of the page, or a textured one, does not fill its hull. Judged by its thick
-        # parts only beside two strokes of writing or more: beside a single mark, a digit cut by a tight crop
-        # is many of that mark's pens thick too, and most of it would go (bench figures in the README).
-        elif beside >= 2 and _mostly_thick(labels, region, thickness):
+        # parts only when it runs along a whole side of the photo or more, beside two strokes of writing or
+        # more: a digit cut by a tight crop, beside a tick or a few dashes, is many of their pens thick too,
+        # but is cut along less than that (helpers' made photos in the README).
+        elif (len(beside) >= 2 and _border_contact(labels, region) >= BACKGROUND_SIDES * min(h, w)
+              and _mostly_thick(labels, region, thickness)):
             background.add(region.label)
     return [s for s in found if s.label not in background]
 

@@ -174,6 +174,20 @@ def test_a_digit_cut_by_a_tight_crop_is_kept_beside_a_mark(pen):
     assert any(s.x == 0 and s.h >= 150 for s in found)
 
 
+def test_a_digit_cut_by_a_tight_crop_is_kept_beside_dashes():
+    """A 2 cut by the crop along its back, beside a 7 of the same pen and three thin dashes: the dashes set
+    the pen, by which the 2 is many pens thick, but it runs along less than a side of the photo, so it
+    stays (a helper's made photo, "72" read as "7, 94% sure" while it went)."""
+    mask = np.zeros((240, 320), np.uint8)
+    cv2.polylines(mask, [np.array([(40, 50), (130, 50), (80, 190)], np.int32)], False, 255, 14)  # the 7
+    two = np.array([(230, 50), (326, 50), (326, 120), (230, 190), (330, 190)], np.int32)
+    cv2.polylines(mask, [two], False, 255, 14)  # its back runs out of the photo on the right
+    for x in (30, 110, 190):
+        cv2.line(mask, (x, 236), (x + 40, 214), 255, 3)  # thin dashes under the number
+    found = strokes(ink_of(mask))
+    assert any(s.right == 320 and s.h >= 150 for s in found)
+
+
 def test_a_thick_frame_that_the_writing_touches_is_kept():
     """A box printed on a form is lines, however thick: the digits drawn into it are in the same stroke."""
     image = page()
