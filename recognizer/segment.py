@@ -175,7 +175,8 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
     dozens of atoms, and decide which way the photo is searched; writing is never that thick.
     """
     h, w = labels.shape
-    along = [s for s in found if _border_contact(labels, s) >= BACKGROUND_BORDER * min(h, w)]
+    contact = {s.label: _border_contact(labels, s) for s in found}
+    along = [s for s in found if contact[s.label] >= BACKGROUND_BORDER * min(h, w)]
     rest = [s for s in found if s not in along]
     if not along or not rest:
         return found
@@ -184,7 +185,7 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
     for region in along:
         # Only beside writing that is more than a speck (as in digit_height): a bold digit in a tight crop runs
         # along the border too, and a tick or a dot beside it must not make it "many pens thick".
-        beside = [s for s in rest if s.h >= BACKGROUND_WRITING * region.h]
+        beside = sum(1 for s in rest if s.h >= BACKGROUND_WRITING * region.h)
         if not beside:
             continue
         thickness = thickness or BACKGROUND_PENS * _typical_stroke(labels, rest)
@@ -194,7 +195,7 @@ def _without_background(labels: np.ndarray, found: list[Stroke]) -> list[Stroke]
         # parts only when it runs along a whole side of the photo or more, beside two strokes of writing or
         # more: a digit cut by a tight crop, beside a tick or a few dashes, is many of their pens thick too,
         # but is cut along less than that (helpers' made photos in the README).
-        elif (len(beside) >= 2 and _border_contact(labels, region) >= BACKGROUND_SIDES * min(h, w)
+        elif (beside >= 2 and contact[region.label] >= BACKGROUND_SIDES * min(h, w)
               and _mostly_thick(labels, region, thickness)):
             background.add(region.label)
     return [s for s in found if s.label not in background]
