@@ -19,7 +19,7 @@ import numpy as np
 
 from recognizer.decode import ImageDecodeError
 from recognizer.preprocess import Found, find_candidates
-from recognizer.segment import FEATURE_COUNT, Piece
+from recognizer.segment import FEATURE_COUNT
 from training.numbers import GlyphSource, LayoutConfig, compose, random_label
 from training.scenes import Scene, render
 
@@ -30,9 +30,6 @@ WHOLE = 0.88  # share of a digit's ink a piece must hold to be that digit
 PURE = 0.85  # share of a piece's ink that must belong to that digit
 NEARLY = 0.72  # between this and WHOLE a piece is neither clearly a digit nor clearly wrong: left out
 NEAR_PX = 2  # ink this close to a digit's pen line is that digit's (blur and JPEG widen strokes)
-# Touching or overlapping digits share ink no cut can part cleanly: the best cut gives a digit the atoms it
-# mostly owns. That piece is the digit when it holds this share of the digit's ink and of its own ink.
-BEST_CUT = 0.75
 
 
 @dataclass
@@ -122,34 +119,7 @@ def label_pieces(scene: Scene, found: Found) -> tuple[np.ndarray, np.ndarray]:
             kinds[index] = NOT_WRITING
         elif count and held[best] >= NEARLY and own[best] >= 0.75 * size:
             kinds[index] = IGNORE
-    _best_cuts(cands.pieces, per_piece, single, scene.label, kinds, digits)
     return kinds, digits
-
-
-def _best_cuts(pieces: list[Piece], per_piece: np.ndarray, single: list[int], label: str, kinds: np.ndarray,
-               digits: np.ndarray) -> None:
-    """Label as a digit the piece made of exactly the atoms a digit mostly owns, where that is a good cut.
-
-    Without this, every cut between touching digits is a wrong cut (neither side holds WHOLE of its digit),
-    so the piece network learns to prefer reading the pair as one digit, which is always wrong.
-    """
-    count = len(label)
-    if not count:
-        return
-    owner = per_piece[single, : count + 1].argmax(axis=1)  # 0: nobody or a mark, k: digit k - 1
-    atom_of = np.array([pieces[i].start for i in single])
-    totals = per_piece[single, 1 : count + 1].sum(axis=0)
-    by_run = {(p.start, p.stop): i for i, p in enumerate(pieces)}
-    for k in range(1, count + 1):
-        owned = np.sort(atom_of[owner == k])
-        if not len(owned) or owned[-1] - owned[0] + 1 != len(owned):
-            continue
-        index = by_run.get((int(owned[0]), int(owned[-1]) + 1))
-        if index is None or kinds[index] == DIGIT:
-            continue
-        own, size = per_piece[index, k], max(1, per_piece[index, -1])
-        if own >= BEST_CUT * max(1, totals[k - 1]) and own >= BEST_CUT * size:
-            kinds[index], digits[index] = DIGIT, int(label[k - 1])
 
 
 def pieces_of(scene: Scene, photo_index: int) -> LabelledPieces:

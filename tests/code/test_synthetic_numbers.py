@@ -106,30 +106,3 @@ def test_pieces_of_a_clear_number_include_each_whole_digit(source):
     assert (pieces.digit[~whole] == -1).all()
     assert set(pieces.kind.tolist()) <= {DIGIT, NOT_WRITING, WRONG_CUT}
     assert (pieces.kind == WRONG_CUT).any()  # e.g. two digits at once
-
-
-def touching_layouts(label: str, source: GlyphSource, count: int):
-    """The first ``count`` seeded layouts of ``label`` whose two digits' ink overlaps (one stroke between them)."""
-    plain = LayoutConfig(separator_probability=0, end_mark_probability=0, underline_probability=0)
-    found = []
-    for seed in range(400):
-        rng = np.random.default_rng(seed)
-        layout = compose(label, source, rng, plain)
-        first, second = layout.owners == 1, layout.owners == 2
-        if cv2.dilate(first.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)[second].any():
-            found.append((layout, rng))
-            if len(found) == count:
-                return found
-    raise AssertionError(f"fewer than {count} touching layouts in 400 seeds")
-
-
-def test_the_best_cut_between_touching_digits_is_taught_as_digits(source):
-    """Where no cut parts two touching digits cleanly, the cut that gives each digit the atoms it mostly owns is
-    labelled as that digit; without it every way to read the pair apart was a wrong cut, and the piece network
-    learned to read the pair as one digit."""
-    both = 0
-    layouts = touching_layouts("50", source, 12)
-    for layout, rng in layouts:
-        pieces = pieces_of(render(layout, rng, kind="scan"), 0)
-        both += {0, 5} <= set(pieces.digit[pieces.kind == DIGIT].tolist())
-    assert both >= 0.75 * len(layouts)

@@ -67,10 +67,9 @@ def test_a_lone_1_is_answered_as_a_guess_not_as_no_digit(recognizer):
         assert result.confidence < 0.6, name
 
 
-# Measured for the shipped model (20261201T032106Z) by bench/photo_accuracy.py, bounds a little under: single
-# digits 98.4% exact, 98.4% averaged per writer, 100% of "ok" answers right, calibration error 0.033; cheques
-# 56.6% exact, 94.1% of "ok" answers right, calibration error 0.054, 1.4% wrong and "ok". (20261130T142855Z:
-# 98.4%, 98.4%, 100%, 0.041; 57.5%, 95.3%, 0.071. The reader before that: 97.9%,
+# Measured for the shipped model (20261130T142855Z) by bench/photo_accuracy.py at 34e7144, bounds a little
+# under: single digits 98.4% exact, 98.4% averaged per writer, 100% of "ok" answers right, calibration error
+# 0.041; cheques 57.5% exact, 95.3% of "ok" answers right, calibration error 0.071. (The reader before: 97.9%,
 # 97.3%, 100%, 0.039; 57.3%, 95.3%, 0.071, 1.1% wrong and "ok". 20261130T114537Z: 96.9%, 96.9%, 100%, 0.041;
 # 57.3%, 92.3%, 0.067, 1.8%.)
 SINGLE = {"exact": 0.98, "per_writer": 0.98, "ok_right": 0.99, "calibration_error": 0.05}
