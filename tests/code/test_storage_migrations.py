@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import numpy as np
 import pytest
 
-from bot.database import connect, statements
+from bot.database import SqliteEngine, connect, statements
 from bot.storage import MIGRATIONS, Storage
 from tests.conftest import at_once
 
@@ -85,3 +86,19 @@ def test_processes_starting_together_migrate_once(database_location):
     finally:
         for storage in opened:
             storage.close()
+
+
+def test_sqlite_file_held_by_a_writer_is_waited_for_not_refused(tmp_path):
+    """Switching a file to WAL while another process writes to it fails at once in SQLite ("database is
+    locked", no busy wait): what made processes starting together fail now and then. The bot waits."""
+    path = tmp_path / "digitbot.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    engine = SqliteEngine(path)
+    try:
+        assert engine.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        engine.close()
+        other.close()
