@@ -1,6 +1,7 @@
 """Bytes in, a grey-scale photo out: the accepted formats, EXIF-rotated, bounded in memory and time.
 
-Pillow decodes (it knows JPEG, PNG, WebP, BMP, TIFF, GIF, MPO and their quirks). What a file may
+Pillow reads the header and decodes (it knows JPEG, PNG, WebP, BMP, TIFF, GIF, MPO and their quirks);
+a JPEG it has set up to decode grey is decoded by OpenCV, the same libjpeg-turbo at less cost. What a file may
 cost is decided before its pixels are decoded: large JPEGs are reduced while decoding (draft mode),
 so a 12-megapixel photo costs about what a 1-megapixel one does; every other format is decoded at
 full size, so its cost is counted from the decoded mode (a 16-bit or RGBA pixel costs several
@@ -47,6 +48,8 @@ _DECODER_EXTRA_BYTES = {"WEBP": 11, "TIFF": 4}
 # up to 18 MB with bench/decode_memory.py).
 _DECODE_OVERHEAD_BYTES = 24 * 1024 * 1024
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
+_REDUCED_GREY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+                 8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _NUMERIC_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 # EXIF orientation -> the numpy operation that makes the picture upright (PIL's exif_transpose).
@@ -154,9 +157,11 @@ def decode_image(data: bytes | Image.Image, work_side: int = WORK_SIDE, max_pixe
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Pillow warns about odd but readable files; we judge by result
-                image.load()
+                grey = _reduced_jpeg(image, (width, height))
+                if grey is None:
+                    image.load()
+                    grey = _to_grey(image)
                 orientation = _orientation(image)  # after load: PNG's getexif() would decode the pixels
-                grey = _to_grey(image)
         except MemoryError:
             raise ImageTooLargeError("not enough memory to decode this image") from None
         except (OSError, EOFError, SyntaxError) as error:
@@ -176,6 +181,29 @@ def decode_image(data: bytes | Image.Image, work_side: int = WORK_SIDE, max_pixe
     if orientation in _ORIENT:
         grey = np.ascontiguousarray(_ORIENT[orientation](grey))
     return grey, full_side / max(grey.shape)
+
+
+def _reduced_jpeg(image: Image.Image, full_size: tuple[int, int]) -> np.ndarray | None:
+    """The grey pixels of a JPEG header that ``draft`` set to decode grey at 1/1, 1/2, 1/4 or 1/8, decoded
+    by OpenCV; None where Pillow must decode it (any other file, or one OpenCV cannot decode whole).
+
+    Both run libjpeg-turbo with the same scaled inverse DCT and give the same pixels (all 942 dev photos
+    as Telegram sends them), but OpenCV's call costs about 30% less than Pillow's chunked decoder
+    (``bench/latency.py``), and a close-up digit is mostly its decode. A truncated file gives None here,
+    so Pillow still judges it and says why it cannot be read.
+    """
+    fp = getattr(image, "fp", None)
+    if image.format not in _DRAFT_FORMATS or image.mode != "L" or not isinstance(fp, io.BytesIO):
+        return None
+    width, height = full_size
+    flag = next((flag for reduction, flag in _REDUCED_GREY.items()
+                 if image.size == (-(-width // reduction), -(-height // reduction))), None)
+    if flag is None:
+        return None
+    grey = cv2.imdecode(np.frombuffer(fp.getvalue(), np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    if grey is None or grey.shape != (image.size[1], image.size[0]):
+        return None
+    return grey
 
 
 def jpeg_pixels(image: Image.Image) -> int | None:

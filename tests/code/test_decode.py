@@ -8,10 +8,12 @@ import struct
 import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+import recognizer.decode as decode_module
 from digitbot.testkit import crafted_files
 from recognizer.decode import (
     WORK_SIDE,
@@ -92,6 +94,21 @@ def test_a_photo_not_square_is_reduced_by_the_decoder_alone(size, monkeypatch):
     monkeypatch.setattr("recognizer.decode.cv2.resize", no_resize)
     grey, scale = decode_image(photo)
     assert grey.shape == (size[1] // 4, size[0] // 4) and scale == pytest.approx(4.0)
+
+@pytest.mark.parametrize("side", [1280, 640, 320, 160, 100])
+def test_opencv_decodes_a_jpeg_as_pillow_does(side, monkeypatch):
+    """The OpenCV path gives Pillow's pixels and scale at every reduction (1, 1/2, 1/4, 1/8, and a last resize)."""
+    rng = np.random.default_rng(side)
+    rgb = cv2.GaussianBlur(rng.integers(0, 255, (963, 1280, 3), np.uint8), (0, 0), 3)
+    photo = _encode(Image.fromarray(rgb), "JPEG", quality=87)
+    used = []
+    real = decode_module._reduced_jpeg
+    monkeypatch.setattr(decode_module, "_reduced_jpeg", lambda *a: used.append(real(*a)) or used[-1])
+    fast, fast_scale = decode_image(photo, work_side=side)
+    monkeypatch.setattr(decode_module, "_reduced_jpeg", lambda *a: None)
+    pillow, pillow_scale = decode_image(photo, work_side=side)
+    assert used and used[0] is not None and fast_scale == pillow_scale and np.array_equal(fast, pillow)
+
 
 def test_not_an_image():
     with pytest.raises(NotAnImageError):
