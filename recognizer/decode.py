@@ -48,6 +48,7 @@ _DECODER_EXTRA_BYTES = {"WEBP": 11, "TIFF": 4}
 # up to 18 MB with bench/decode_memory.py).
 _DECODE_OVERHEAD_BYTES = 24 * 1024 * 1024
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
+_END_OF_IMAGE = b"\xff\xd9"
 _REDUCED_GREY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
                  8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
@@ -114,6 +115,50 @@ def decode_cost(mode: str, size: tuple[int, int], image_format: str | None) -> i
     return size[0] * size[1] * per_pixel + _DECODE_OVERHEAD_BYTES
 
 
+def _arithmetic_coded(image: Image.Image) -> bool:
+    """Whether a JPEG's frame is arithmetic-coded (SOF9-SOF15). No camera or messenger writes these, and
+    libjpeg spends seconds on a few kilobytes of them declaring a large frame (a 4.6 KB file, 5 s), so
+    they are refused before decoding. Walks the segments up to the frame header."""
+    fp = getattr(image, "fp", None)
+    if image.format not in _DRAFT_FORMATS or not isinstance(fp, io.BytesIO):
+        return False
+    data = fp.getbuffer()
+    try:
+        at = 2  # after SOI
+        while at + 4 <= len(data):
+            if data[at] != 0xFF:
+                return False
+            marker = data[at + 1]
+            if marker == 0xFF:  # fill byte
+                at += 1
+                continue
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header
+                return marker >= 0xC9
+            if marker == 0xDA:  # scan data before any frame header: Pillow judges it
+                return False
+            at += 2 + (data[at + 2] << 8 | data[at + 3])
+        return False
+    finally:
+        data.release()
+
+
+def _progressive_coefficient_bytes(image: Image.Image, full_size: tuple[int, int]) -> int:
+    """What a progressive JPEG holds beside its pixels: libjpeg keeps the DCT coefficients of the whole
+    image until the last scan, 2 bytes for each pixel of each component at full size, whatever the
+    reduction asked for (a 7 KB file declaring 8944x6708 in 4:4:4 took 346 MB, measured).
+    """
+    if image.format not in _DRAFT_FORMATS or not image.info.get("progressive"):
+        return 0
+    width, height = full_size
+    sampling = [(h, v) for _, h, v, _ in getattr(image, "layer", [])] or [(1, 1)]
+    most_h = max(1, max(h for h, _ in sampling))
+    most_v = max(1, max(v for _, v in sampling))
+    blocks = 0  # 8x8 blocks of each component, padded to whole blocks
+    for h, v in sampling:
+        blocks += -(-width * h // (8 * most_h)) * -(-height * v // (8 * most_v))
+    return blocks * 64 * 2
+
+
 def open_image(data: bytes) -> Image.Image:
     """The picture's header (format, size, mode), pixels not decoded yet: ``decode_image`` takes it, so a
     caller that looks at the header first does not read it twice. Decode it once, or close it.
@@ -140,6 +185,8 @@ def decode_image(data: bytes | Image.Image, work_side: int = WORK_SIDE, max_pixe
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise ImageTooLargeError(f"{width}x{height} exceeds {max_pixels} pixels")
+    if _arithmetic_coded(image):
+        raise NotAnImageError("an arithmetic-coded JPEG (not a format cameras or Telegram make)")
     full_side = max(width, height)
     try:
         if image.format in _DRAFT_FORMATS:
@@ -148,6 +195,7 @@ def decode_image(data: bytes | Image.Image, work_side: int = WORK_SIDE, max_pixe
             wanted = (max(1, width * work_side // full_side), max(1, height * work_side // full_side))
             image.draft("L" if image.mode in ("L", "RGB", "YCbCr") else image.mode, wanted)
         cost = decode_cost(image.mode, image.size, image.format)
+        cost += _progressive_coefficient_bytes(image, (width, height))
     except Exception as error:  # a header Pillow accepted but cannot size
         raise NotAnImageError(f"unreadable image header: {type(error).__name__}: {error}") from None
     if cost > max_bytes:
@@ -187,20 +235,26 @@ def _reduced_jpeg(image: Image.Image, full_size: tuple[int, int]) -> np.ndarray 
     """The grey pixels of a JPEG header that ``draft`` set to decode grey at 1/1, 1/2, 1/4 or 1/8, decoded
     by OpenCV; None where Pillow must decode it (any other file, or one OpenCV cannot decode whole).
 
-    Both run libjpeg-turbo with the same scaled inverse DCT and give the same pixels (all 942 dev photos
-    as Telegram sends them), but OpenCV's call costs about 30% less than Pillow's chunked decoder
-    (``bench/latency.py``), and a close-up digit is mostly its decode. A truncated file gives None here,
-    so Pillow still judges it and says why it cannot be read.
+    Both run libjpeg-turbo with the same scaled inverse DCT and give the same pixels (the 942 dev photos,
+    as files and as Telegram sends them), but OpenCV's call costs about 30% less than Pillow's chunked
+    decoder, and a close-up digit is mostly its decode. A file that does not end where a JPEG ends
+    (truncated, mostly) goes to Pillow alone, which says why it cannot be read; OpenCV would decode it all
+    and then give up. Where they differ: OpenCV also reads arithmetic-coded files over 64 KB and some files
+    libjpeg gives up on after their last row (Pillow refuses both), and libjpeg's warning about corrupt
+    data goes to stderr, one short line per file.
     """
     fp = getattr(image, "fp", None)
     if image.format not in _DRAFT_FORMATS or image.mode != "L" or not isinstance(fp, io.BytesIO):
         return None
+    encoded = fp.getvalue()
+    if not encoded.endswith(_END_OF_IMAGE):
+        return None  # truncated, most likely: OpenCV would decode it all only to give up, then Pillow again
     width, height = full_size
     flag = next((flag for reduction, flag in _REDUCED_GREY.items()
                  if image.size == (-(-width // reduction), -(-height // reduction))), None)
     if flag is None:
         return None
-    grey = cv2.imdecode(np.frombuffer(fp.getvalue(), np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+    grey = cv2.imdecode(np.frombuffer(encoded, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
     if grey is None or grey.shape != (image.size[1], image.size[0]):
         return None
     return grey

@@ -110,6 +110,46 @@ def test_opencv_decodes_a_jpeg_as_pillow_does(side, monkeypatch):
     assert used and used[0] is not None and fast_scale == pillow_scale and np.array_equal(fast, pillow)
 
 
+def _with_frame(data: bytes, marker: bytes, size: tuple[int, int] | None = None) -> bytes:
+    """``data`` with its frame header's marker replaced by ``marker`` and, if given, its size by ``size``."""
+    crafted = bytearray(data)
+    at = next(i for i in range(2, len(crafted) - 1) if crafted[i] == 0xFF and 0xC0 <= crafted[i + 1] <= 0xC2)
+    crafted[at : at + 2] = marker
+    if size is not None:
+        crafted[at + 5 : at + 9] = struct.pack(">HH", size[1], size[0])
+    return bytes(crafted)
+
+
+def test_a_progressive_jpeg_counts_the_coefficients_it_holds(monkeypatch):
+    """A progressive file is decoded from coefficients of the whole frame: a 7 KB file declaring 8944x6708
+    in 4:4:4 took 346 MB whatever the reduction, so its cost says so and it is refused before decoding."""
+    rng = np.random.default_rng(0)
+    small = _encode(Image.fromarray(rng.integers(0, 255, (64, 64, 3), np.uint8)), "JPEG", progressive=True,
+                    subsampling=0)
+    assert decode_image(small)[0].shape == (64, 64)
+    monkeypatch.setattr(decode_module.cv2, "imdecode", lambda *a: pytest.fail("decoded"))
+    with pytest.raises(ImageTooLargeError, match="369 MB"):
+        decode_image(_with_frame(small, b"\xff\xc2", (8944, 6708)))
+
+
+def test_an_arithmetic_coded_jpeg_is_refused_before_decoding():
+    """No camera writes arithmetic coding, and libjpeg spent 5 s on 4.6 KB of it declaring 60 megapixels."""
+    baseline = _encode(_picture(), "JPEG")
+    assert decode_image(baseline)[0].shape == (80, 120)
+    for marker in (b"\xff\xc9", b"\xff\xca"):  # sequential and progressive
+        with pytest.raises(NotAnImageError, match="arithmetic"):
+            decode_image(_with_frame(baseline, marker))
+
+
+def test_a_truncated_jpeg_is_decoded_once(monkeypatch):
+    """OpenCV would decode a truncated file whole and give up, and Pillow would decode it again: it goes to
+    Pillow alone, which says what is wrong."""
+    data = _encode(Image.fromarray(np.random.default_rng(1).integers(0, 255, (400, 400, 3), np.uint8)), "JPEG")
+    monkeypatch.setattr(decode_module.cv2, "imdecode", lambda *a: pytest.fail("handed to OpenCV"))
+    with pytest.raises(TruncatedImageError):
+        decode_image(data[: len(data) * 9 // 10])
+
+
 def test_not_an_image():
     with pytest.raises(NotAnImageError):
         decode_image(b"%PDF-1.4 this is a document, not a photo")
