@@ -102,9 +102,9 @@ class SqliteEngine:
         self._locks_guard = threading.Lock()
 
     def _write_ahead_log(self) -> None:
-        """Switch to WAL mode. While another connection is switching a new file, SQLite refuses at once
-        ("database is locked") instead of waiting as it does for other statements (4 of 1,200 opens of
-        four processes starting together), so wait here, as long as any statement may."""
+        """Switch to WAL mode. While another connection writes to the file or switches it, SQLite refuses
+        at once ("database is locked") instead of waiting as it does for other statements (4 of 1,200 opens
+        of four processes starting together), so wait here, as long as any statement may."""
         deadline = time.monotonic() + SQLITE_BUSY_S
         while True:
             try:

@@ -239,9 +239,8 @@ def _reduced_jpeg(image: Image.Image, full_size: tuple[int, int]) -> np.ndarray 
     as files and as Telegram sends them), but OpenCV's call costs about 30% less than Pillow's chunked
     decoder, and a close-up digit is mostly its decode. A file that does not end where a JPEG ends
     (truncated, mostly) goes to Pillow alone, which says why it cannot be read; OpenCV would decode it all
-    and then give up. Where they differ: OpenCV also reads arithmetic-coded files over 64 KB and some files
-    libjpeg gives up on after their last row (Pillow refuses both), and libjpeg's warning about corrupt
-    data goes to stderr, one short line per file.
+    and then give up. Where they differ: OpenCV reads some files libjpeg gives up on after their last row
+    (Pillow refuses them), and libjpeg's warning about corrupt data goes to stderr, one short line per file.
     """
     fp = getattr(image, "fp", None)
     if image.format not in _DRAFT_FORMATS or image.mode != "L" or not isinstance(fp, io.BytesIO):
