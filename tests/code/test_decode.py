@@ -95,6 +95,7 @@ def test_a_photo_not_square_is_reduced_by_the_decoder_alone(size, monkeypatch):
     grey, scale = decode_image(photo)
     assert grey.shape == (size[1] // 4, size[0] // 4) and scale == pytest.approx(4.0)
 
+
 @pytest.mark.parametrize("side", [1280, 640, 320, 160, 100])
 def test_opencv_decodes_a_jpeg_as_pillow_does(side, monkeypatch):
     """The OpenCV path gives Pillow's pixels and scale at every reduction (1, 1/2, 1/4, 1/8, and a last resize)."""

@@ -95,10 +95,12 @@ def test_sqlite_file_held_by_a_writer_is_waited_for_not_refused(tmp_path):
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("CREATE TABLE t (x)")
     other.execute("BEGIN IMMEDIATE")
-    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
-    engine = SqliteEngine(path)
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
     try:
+        engine = SqliteEngine(path)
         assert engine.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    finally:
         engine.close()
+    finally:
+        release.join()
         other.close()
