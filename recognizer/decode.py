@@ -35,6 +35,10 @@ DECODE_MEMORY_BYTES = 192 * 1024 * 1024
 # The recognizer's working size (longest side); digits in a phone photo stay legible at it. A close-up
 # digit is read smaller and small writing larger (recognizer.preprocess: GLANCE_SIDE, DETAIL_SIDE).
 WORK_SIDE = 320
+# A JPEG's scans times its pixels: each scan of a progressive file is a pass over the whole frame. An
+# ordinary progressive photo has 6-10 scans (60 megapixels: 0.6 gigapixels); a 127 KB file of 200 scans
+# declaring 60 megapixels took 1.8 s to decode (12 gigapixels).
+MAX_SCAN_PIXELS = 1_000_000_000
 # Rows are converted to grey this many pixels at a time.
 STRIP_PIXELS = 1 << 20
 
@@ -49,6 +53,7 @@ _DECODER_EXTRA_BYTES = {"WEBP": 11, "TIFF": 4}
 _DECODE_OVERHEAD_BYTES = 24 * 1024 * 1024
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
 _END_OF_IMAGE = b"\xff\xd9"
+_START_OF_SCAN = b"\xff\xda"
 _REDUCED_GREY = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
                  8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
@@ -115,31 +120,30 @@ def decode_cost(mode: str, size: tuple[int, int], image_format: str | None) -> i
     return size[0] * size[1] * per_pixel + _DECODE_OVERHEAD_BYTES
 
 
-def _arithmetic_coded(image: Image.Image) -> bool:
+def _jpeg_bytes(image: Image.Image) -> bytes | None:
+    """The encoded bytes of a JPEG header ``_open`` read (no copy: BytesIO shares them); None otherwise."""
+    fp = getattr(image, "fp", None)
+    return fp.getvalue() if image.format in _DRAFT_FORMATS and isinstance(fp, io.BytesIO) else None
+
+
+def _arithmetic_coded(data: bytes) -> bool:
     """Whether a JPEG's frame is arithmetic-coded (SOF9-SOF15). No camera or messenger writes these, and
     libjpeg spends seconds on a few kilobytes of them declaring a large frame (a 4.6 KB file, 5 s), so
     they are refused before decoding. Walks the segments up to the frame header."""
-    fp = getattr(image, "fp", None)
-    if image.format not in _DRAFT_FORMATS or not isinstance(fp, io.BytesIO):
-        return False
-    data = fp.getbuffer()
-    try:
-        at = 2  # after SOI
-        while at + 4 <= len(data):
-            if data[at] != 0xFF:
-                return False
-            marker = data[at + 1]
-            if marker == 0xFF:  # fill byte
-                at += 1
-                continue
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header
-                return marker >= 0xC9
-            if marker == 0xDA:  # scan data before any frame header: Pillow judges it
-                return False
-            at += 2 + (data[at + 2] << 8 | data[at + 3])
-        return False
-    finally:
-        data.release()
+    at = 2  # after SOI
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return False
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a frame header
+            return marker >= 0xC9
+        if marker == 0xDA:  # scan data before any frame header: Pillow judges it
+            return False
+        at += 2 + (data[at + 2] << 8 | data[at + 3])
+    return False
 
 
 def _progressive_coefficient_bytes(image: Image.Image, full_size: tuple[int, int]) -> int:
@@ -185,8 +189,17 @@ def decode_image(data: bytes | Image.Image, work_side: int = WORK_SIDE, max_pixe
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
         raise ImageTooLargeError(f"{width}x{height} exceeds {max_pixels} pixels")
-    if _arithmetic_coded(image):
-        raise NotAnImageError("an arithmetic-coded JPEG (not a format cameras or Telegram make)")
+    encoded = _jpeg_bytes(image)
+    if encoded is not None:
+        if _arithmetic_coded(encoded):
+            raise NotAnImageError("an arithmetic-coded JPEG (not a format cameras or Telegram make)")
+        # Each scan of a progressive file passes over the whole frame. The marker cannot occur inside
+        # entropy-coded data (a 0xFF there is followed by 0x00), so counting it counts the scans (give or
+        # take a chance pair of bytes in metadata, or an EXIF thumbnail's own scan).
+        scans = encoded.count(_START_OF_SCAN)
+        if scans * width * height > MAX_SCAN_PIXELS:
+            raise ImageTooLargeError(f"{width}x{height} JPEG in {scans} scans: {scans * width * height / 1e9:.1f}"
+                                     f" gigapixels to decode (limit {MAX_SCAN_PIXELS / 1e9:.0f})")
     full_side = max(width, height)
     try:
         if image.format in _DRAFT_FORMATS:
@@ -242,10 +255,9 @@ def _reduced_jpeg(image: Image.Image, full_size: tuple[int, int]) -> np.ndarray 
     and then give up. Where they differ: OpenCV reads some files libjpeg gives up on after their last row
     (Pillow refuses them), and libjpeg's warning about corrupt data goes to stderr, one short line per file.
     """
-    fp = getattr(image, "fp", None)
-    if image.format not in _DRAFT_FORMATS or image.mode != "L" or not isinstance(fp, io.BytesIO):
+    encoded = _jpeg_bytes(image)
+    if encoded is None or image.mode != "L":
         return None
-    encoded = fp.getvalue()
     if not encoded.endswith(_END_OF_IMAGE):
         return None  # truncated, most likely: OpenCV would decode it all only to give up, then Pillow again
     width, height = full_size

@@ -142,6 +142,21 @@ def test_an_arithmetic_coded_jpeg_is_refused_before_decoding():
             decode_image(_with_frame(baseline, marker))
 
 
+def test_a_jpeg_of_many_scans_over_a_large_frame_is_refused_before_decoding(monkeypatch):
+    """Every scan of a progressive file is a pass over the whole frame: 127 KB of 200 scans declaring 60
+    megapixels took 1.8 s. An ordinary progressive file (6-10 scans) is read; 26 over 60 megapixels are not."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(2).integers(0, 255, (64, 64), np.uint8)).save(buffer, "JPEG",
+                                                                                          progressive=True)
+    ordinary = buffer.getvalue()
+    assert ordinary.count(b"\xff\xda") == 6 and decode_image(ordinary)[0].shape == (64, 64)
+    last_scan = ordinary[ordinary.rfind(b"\xff\xda") : -2]
+    many = _with_frame(ordinary[:-2] + last_scan * 20 + b"\xff\xd9", b"\xff\xc2", (8944, 6708))
+    monkeypatch.setattr(decode_module.cv2, "imdecode", lambda *a: pytest.fail("decoded"))
+    with pytest.raises(ImageTooLargeError, match="26 scans"):
+        decode_image(many)
+
+
 def test_a_truncated_jpeg_is_decoded_once(monkeypatch):
     """OpenCV would decode a truncated file whole and give up, and Pillow would decode it again: it goes to
     Pillow alone, which says what is wrong."""
