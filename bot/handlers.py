@@ -162,17 +162,18 @@ def format_answer(recognition: Recognition, lang: str) -> str:
     tip = texts.text(lang, "tip")
     if recognition.status == Status.NO_DIGIT:
         return texts.text(lang, "no_digit", tip=tip)
-    confidence = texts.percent(recognition.confidence)
+    confidence = texts.chance(recognition.confidence)
     if recognition.status == Status.UNSURE:
         lines = [texts.text(lang, "unsure", number=recognition.number, confidence=confidence)]
         doubtful = recognition.doubtful or [min(range(len(recognition.digits)),
                                                 key=lambda i: recognition.digits[i].confidence)]
         for position in doubtful[:MAX_DOUBTS]:
             digit = recognition.digits[position]
-            others = texts.either(lang, [texts.share(lang, d, p) for d, p in digit.top3[1:] if p >= 0.01])
+            others = texts.either(lang, [texts.share(lang, d, p, is_chance=True)
+                                         for d, p in digit.top3[1:] if p >= 0.01])
             if others:
                 lines.append(texts.text(lang, "doubt", position=position + 1, count=len(recognition.digits),
-                                        digit=digit.digit, confidence=texts.percent(digit.confidence),
+                                        digit=digit.digit, confidence=texts.chance(digit.confidence),
                                         others=others))
         readings = [number for number, share in recognition.alternatives if number and share >= 0.02]
         if readings:
@@ -181,7 +182,8 @@ def format_answer(recognition: Recognition, lang: str) -> str:
         return "\n".join(lines)
     if len(recognition.digits) == 1:
         return texts.text(lang, "answer_one", number=recognition.number, confidence=confidence)
-    digits = texts.listing(lang, [texts.share(lang, d.digit, d.confidence) for d in recognition.digits])
+    digits = texts.listing(lang, [texts.share(lang, d.digit, d.confidence, is_chance=True)
+                                     for d in recognition.digits])
     return texts.text(lang, "answer_many", number=recognition.number, confidence=confidence, digits=digits)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+from recognizer.confidence import as_told
+
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "start": "Send me a photo of a handwritten digit or number and I'll read it.\n"
@@ -291,9 +293,16 @@ def percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-def share(language: str, item: object, value: float) -> str:
-    """An item and its share: "7 (98%)"; "7（98%）" with Chinese full-width brackets."""
-    return f"{item}（{percent(value)}）" if language == "zh" else f"{item} ({percent(value)})"
+def chance(value: float) -> str:
+    """A probability told to a user: from 1% to 99% (``recognizer.confidence.as_told``)."""
+    return as_told(value)
+
+
+def share(language: str, item: object, value: float, *, is_chance: bool = False) -> str:
+    """An item and its share: "7 (98%)"; "7（98%）" with Chinese full-width brackets. ``is_chance``: the share
+    is a probability told to a user (``chance``), not a count's ratio."""
+    shown = chance(value) if is_chance else percent(value)
+    return f"{item}（{shown}）" if language == "zh" else f"{item} ({shown})"
 
 
 def sentences(language: str, *parts: str) -> str:

@@ -56,11 +56,12 @@ def problem(file: Path, error: Exception) -> str:
 
 def describe(recognition: Recognition) -> str:
     """One human line: '7 (98%)', '1500 (91%)', 'unsure: 49 (52%); digit 1 might be 4 or 7; or 499'."""
-    from recognizer.recognizer import Status  # noqa: PLC0415 - the recognizer loads only when a file is read
+    from recognizer.confidence import as_told  # noqa: PLC0415 - the recognizer loads only when a file is read
+    from recognizer.recognizer import Status  # noqa: PLC0415
 
     if recognition.status == Status.NO_DIGIT:
         return "no digit found"
-    text = f"{recognition.number} ({recognition.confidence:.0%})"
+    text = f"{recognition.number} ({as_told(recognition.confidence)})"
     if recognition.status == Status.UNSURE:
         parts = [f"unsure: {text}"]
         for position in recognition.doubtful:

@@ -53,3 +53,10 @@ def test_stats_count_corrections_of_the_count_of_digits_in_both_languages():
     assert "改正：2（其中 1 次多读或少读了数字：已保存，暂不用于训练）\n" in chinese
     none = FeedbackStats(1, 2, 1, 0, 1.0, {1: 1.0}, confusion)
     assert "Confirmed: 1, corrected: 2\n" in stats_text("en", figures, none, {"version": "v"})
+
+
+def test_a_chance_told_to_a_user_is_never_certain():
+    """"100% sure" on a wrong answer costs the most trust; a count's share (admin statistics) may be 100%."""
+    shown = [texts.chance(p) for p in (0.9996, 0.995, 0.994, 0.5, 0.004, 0.0)]
+    assert shown == ["99%", "99%", "99%", "50%", "1%", "1%"]
+    assert texts.share("en", 7, 0.999, is_chance=True) == "7 (99%)" and texts.share("en", "1/1", 1.0) == "1/1 (100%)"
