@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from recognizer.confidence import as_told
+from recognizer.confidence import as_told as chance  # a probability told to a user: 1% to 99%
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
@@ -291,11 +291,6 @@ def counted(language: str, key: str, count: int) -> str:
 
 def percent(value: float) -> str:
     return f"{value:.0%}"
-
-
-def chance(value: float) -> str:
-    """A probability told to a user: from 1% to 99% (``recognizer.confidence.as_told``)."""
-    return as_told(value)
 
 
 def share(language: str, item: object, value: float, *, is_chance: bool = False) -> str:

@@ -218,7 +218,7 @@ def decode_image(data: bytes | Image.Image, work_side: int = WORK_SIDE, max_pixe
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Pillow warns about odd but readable files; we judge by result
-                grey = _reduced_jpeg(image, (width, height))
+                grey = None if encoded is None else _reduced_jpeg(image, encoded, (width, height))
                 if grey is None:
                     image.load()
                     grey = _to_grey(image)
@@ -244,9 +244,10 @@ def decode_image(data: bytes | Image.Image, work_side: int = WORK_SIDE, max_pixe
     return grey, full_side / max(grey.shape)
 
 
-def _reduced_jpeg(image: Image.Image, full_size: tuple[int, int]) -> np.ndarray | None:
-    """The grey pixels of a JPEG header that ``draft`` set to decode grey at 1/1, 1/2, 1/4 or 1/8, decoded
-    by OpenCV; None where Pillow must decode it (any other file, or one OpenCV cannot decode whole).
+def _reduced_jpeg(image: Image.Image, encoded: bytes, full_size: tuple[int, int]) -> np.ndarray | None:
+    """The grey pixels of a JPEG header that ``draft`` set to decode grey at 1/1, 1/2, 1/4 or 1/8 (its
+    ``encoded`` bytes), decoded by OpenCV; None where Pillow must decode it (any other file, or one OpenCV
+    cannot decode whole).
 
     Both run libjpeg-turbo with the same scaled inverse DCT and give the same pixels (the 942 dev photos,
     as files and as Telegram sends them), but OpenCV's call costs about 30% less than Pillow's chunked
@@ -255,8 +256,7 @@ def _reduced_jpeg(image: Image.Image, full_size: tuple[int, int]) -> np.ndarray 
     and then give up. Where they differ: OpenCV reads some files libjpeg gives up on after their last row
     (Pillow refuses them), and libjpeg's warning about corrupt data goes to stderr, one short line per file.
     """
-    encoded = _jpeg_bytes(image)
-    if encoded is None or image.mode != "L":
+    if image.mode != "L":
         return None
     if not encoded.endswith(_END_OF_IMAGE):
         return None  # truncated, most likely: OpenCV would decode it all only to give up, then Pillow again
