@@ -20,8 +20,8 @@ EPILOG = """exit codes: 0 done; 1 predict: no file could be read; 2 a wrong comm
 3-5 run: see the README (data directory, model, Telegram unreachable); 4 predict: the model cannot be used"""
 
 TRAIN_DESCRIPTION = """Train the dense network on MNIST (plus synthetic digits) and publish it as a new version in
-the models directory; the bot and `digitbot predict` use it from then on. 40 epochs take
-about 6 minutes on 2 cores; `--epochs 1` makes a quick run."""
+the models directory; the bot and `digitbot predict` use it from then on. The defaults take
+about an hour on 2 cores, `--reader-only` half an hour; `--epochs 1 --photos 500` makes a quick run."""
 PREDICT_DESCRIPTION = """Read the handwritten digits or number in each photo: one line per file, in order, a file
 that cannot be read as "FILE: error: why". Exit code 1 when no file could be read."""
 RUN_DESCRIPTION = """Start the Telegram bot (long polling, or a webhook when WEBHOOK_URL is set). Settings come from
