@@ -43,14 +43,13 @@ class HeldOutPhoto:
     label: str
 
 
-def held_out_photos(images: np.ndarray, labels: np.ndarray, count: int, seed: int,
-                    frame_cut_share: float = 0.0) -> list[HeldOutPhoto]:
+def held_out_photos(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> list[HeldOutPhoto]:
     """``count`` synthetic photos of numbers written with the given digits, with their candidates found."""
     source = GlyphSource(images, labels)
     photos = []
     for index in range(count):
         rng = np.random.default_rng([seed, index])
-        scene = render(compose(random_label(rng, LayoutConfig()), source, rng), rng, frame_cut_share=frame_cut_share)
+        scene = render(compose(random_label(rng, LayoutConfig()), source, rng), rng)
         try:
             photos.append(HeldOutPhoto(find_candidates(scene.data), scene.label))
         except ImageDecodeError:
@@ -61,7 +60,7 @@ def held_out_photos(images: np.ndarray, labels: np.ndarray, count: int, seed: in
 def calibration_photos(data: MnistData, cfg: TrainConfig, count: int) -> list[HeldOutPhoto]:
     """The held-out photos a training run calibrates on: written with its validation digits, its seed + 2."""
     _, _, x_val, y_val = split_validation(data, cfg.validation_size, cfg.seed)
-    return held_out_photos(x_val, y_val, count, cfg.seed + 2, cfg.frame_cut_share)
+    return held_out_photos(x_val, y_val, count, cfg.seed + 2)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50) -> tuple[np.ndarray, float]:

@@ -36,10 +36,6 @@ class TrainConfig:
     validation_photos: int = 1500
     calibration_photos: int = 1500
     piece_epochs: int = 10
-    # Share of those photos framed so that the photo's edge cuts a digit (a hurried close-up): the piece
-    # network learns that what is left of a cut digit is not that digit, and the confidence map sees
-    # such photos read wrong.
-    frame_cut_share: float = 0.15
     workers: int = 2  # processes that render and cut the synthetic photos
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -106,8 +106,6 @@ def label_pieces(scene: Scene, found: Found) -> tuple[np.ndarray, np.ndarray]:
         per_piece[index, -1] = values.size
     single = [i for i, p in enumerate(cands.pieces) if p.stop - p.start == 1]
     totals = per_piece[single, 1 : count + 1].sum(axis=0)  # each digit's ink over all atoms
-    if scene.visible:  # a digit the photo's edge cuts: its whole ink, most of it out of sight
-        totals = np.ceil(totals / np.maximum(np.asarray(scene.visible), 1e-3)).astype(np.int64)
     kinds = np.full(len(cands.pieces), WRONG_CUT, np.int8)
     digits = np.full(len(cands.pieces), -1, np.int8)
     for index in range(len(cands.pieces)):
@@ -147,27 +145,26 @@ def _start_worker(images: np.ndarray, labels: np.ndarray) -> None:
     _source = GlyphSource(images, labels)
 
 
-def _batch(args: tuple[int, int, int, LayoutConfig, float]) -> LabelledPieces:
-    seed, first, count, cfg, frame_cut_share = args
+def _batch(args: tuple[int, int, int, LayoutConfig]) -> LabelledPieces:
+    seed, first, count, cfg = args
     assert _source is not None
     parts = []
     for index in range(first, first + count):
         rng = np.random.default_rng([seed, index])
-        scene = render(compose(random_label(rng, cfg), _source, rng, cfg), rng, frame_cut_share=frame_cut_share)
+        scene = render(compose(random_label(rng, cfg), _source, rng, cfg), rng)
         parts.append(pieces_of(scene, index))
     return LabelledPieces.concatenate(parts)
 
 
 def make_pieces(images: np.ndarray, labels: np.ndarray, photos: int, seed: int, workers: int = 2,
-                cfg: LayoutConfig = LayoutConfig(), frame_cut_share: float = 0.0) -> LabelledPieces:
+                cfg: LayoutConfig = LayoutConfig()) -> LabelledPieces:
     """Labelled pieces from ``photos`` synthetic photos of numbers written with the given MNIST digits.
 
     Photo i is drawn from its own seed (``[seed, i]``), so the set is the same however it is split
-    among worker processes. ``frame_cut_share`` of the photos have a digit cut by the photo's edge
-    (``training.scenes.render``); what is left of it is labelled a wrong cut, not that digit.
+    among worker processes.
     """
     chunk = 100
-    jobs = [(seed, first, min(chunk, photos - first), cfg, frame_cut_share) for first in range(0, photos, chunk)]
+    jobs = [(seed, first, min(chunk, photos - first), cfg) for first in range(0, photos, chunk)]
     if workers <= 1:
         _start_worker(images, labels)
         return LabelledPieces.concatenate([_batch(job) for job in jobs])

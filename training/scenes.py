@@ -32,22 +32,13 @@ class Scene:
     owners: np.ndarray  # int16, the picture's size: i + 1 for the i-th digit, -1 other marks, 0 paper
     label: str
     kind: str  # "photo" or "scan"
-    # The share of each digit's ink inside the picture: below 1 where the photo's edge cuts the digit
-    # (``frame_cut_share``); empty when every digit is whole. Labelling pieces needs it: the visible part
-    # of a cut digit is not that digit.
-    visible: tuple[float, ...] = ()
 
 
-def render(layout: Layout, rng: np.random.Generator, kind: str | None = None, frame_cut_share: float = 0.0) -> Scene:
-    """A photo or (for numbers of two digits or more, half the time) a scan of ``layout``.
-
-    ``frame_cut_share`` of the photos (not scans) are framed so that the photo's edge cuts into the
-    writing (``render_photo``); at 0 no random number is drawn for it, so a seed gives the photo it
-    always gave.
-    """
+def render(layout: Layout, rng: np.random.Generator, kind: str | None = None) -> Scene:
+    """A photo or (for numbers of two digits or more, half the time) a scan of ``layout``."""
     if kind is None:
         kind = "scan" if len(layout.label) > 1 and rng.random() < 0.45 else "photo"
-    return render_scan(layout, rng) if kind == "scan" else render_photo(layout, rng, frame_cut_share)
+    return render_scan(layout, rng) if kind == "scan" else render_photo(layout, rng)
 
 
 def _place(layout: Layout, size: tuple[int, int], digit_px: float, rng: np.random.Generator,
@@ -72,38 +63,6 @@ def _warp(layout: Layout, matrix: np.ndarray, size: tuple[int, int]) -> tuple[np
     ink = cv2.warpPerspective(layout.ink, matrix, size, flags=cv2.INTER_LINEAR)
     owners = cv2.warpPerspective(layout.owners, matrix, size, flags=cv2.INTER_NEAREST)
     return ink, owners
-
-
-def _cut_by_frame(layout: Layout, matrix: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """``matrix`` moved so that one edge of the photo cuts 5-50% off the first or last digit (or 5-40%
-    off the top or bottom of the whole row): what a hurried close-up does."""
-    w, h = size
-    corners = np.float32([[[x, y], [x + bw, y], [x + bw, y + bh], [x, y + bh]] for x, y, bw, bh in layout.boxes])
-    placed = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), matrix).reshape(-1, 4, 2)
-    left, top = placed.min(axis=1).T
-    right, bottom = placed.max(axis=1).T
-    side = int(rng.integers(4))
-    if side < 2:
-        cut = rng.uniform(0.05, 0.5)
-        first, last = int(np.argmin(left)), int(np.argmax(right))
-        shift = ((-left[first] - cut * (right[first] - left[first]), 0.0) if side == 0
-                 else (w - right[last] + cut * (right[last] - left[last]), 0.0))
-    else:
-        cut = rng.uniform(0.05, 0.4)
-        tall = float(np.median(bottom - top))
-        shift = (0.0, -top.min() - cut * tall) if side == 2 else (0.0, h - bottom.max() + cut * tall)
-    move = np.float64([[1, 0, shift[0]], [0, 1, shift[1]], [0, 0, 1]])
-    return (move @ matrix).astype(matrix.dtype)
-
-
-def _visible_shares(layout: Layout, whole: np.ndarray, framed: np.ndarray, size: tuple[int, int]) -> tuple[float, ...]:
-    """The share of each digit's pixels that ``framed`` keeps inside ``size``, against ``whole`` (which
-    places the layout inside the photo): the two differ by a shift only, so pixels count alike."""
-    counts = []
-    for matrix in (whole, framed):
-        owners = cv2.warpPerspective(layout.owners, matrix, size, flags=cv2.INTER_NEAREST)
-        counts.append(np.bincount(np.clip(owners, 0, None).ravel(), minlength=len(layout.label) + 1)[1:])
-    return tuple(float(min(1.0, seen / max(1, total))) for total, seen in zip(*counts))
 
 
 def _smooth_field(shape: tuple[int, int], rng: np.random.Generator, cells: int = 4) -> np.ndarray:
@@ -145,13 +104,8 @@ def _ruling(shape: tuple[int, int], digit_px: float, rng: np.random.Generator) -
     return lines * rng.uniform(0.15, 0.5)
 
 
-def render_photo(layout: Layout, rng: np.random.Generator, frame_cut_share: float = 0.0) -> Scene:
-    """A phone photo: the number on paper under real-world light, or a tight crop of one.
-
-    With probability ``frame_cut_share`` the photo's edge cuts into the writing (``_cut_by_frame``):
-    people framing a close-up or a long number leave a digit half outside, and the reading must not be
-    sure of a number it cannot see whole. The label stays what was written.
-    """
+def render_photo(layout: Layout, rng: np.random.Generator) -> Scene:
+    """A phone photo: the number on paper under real-world light, or a tight crop of one."""
     crop = rng.random() < 0.2
     lh, lw = layout.ink.shape
     if crop:  # a small tight crop around the writing, as people cut digits out of a bigger photo
@@ -173,11 +127,6 @@ def render_photo(layout: Layout, rng: np.random.Generator, frame_cut_share: floa
         digit_px = fraction * min(w, h)
         digit_px = min(digit_px, 0.92 * w * layout.digit_height / lw, 0.9 * h * layout.digit_height / lh)
     matrix = _place(layout, (w, h), digit_px, rng, rng.normal(0, 3.5), 0.0 if crop else rng.uniform(0, 0.08))
-    visible: tuple[float, ...] = ()
-    if frame_cut_share and not crop and rng.random() < frame_cut_share:
-        framed = _cut_by_frame(layout, matrix, (w, h), rng)
-        visible = _visible_shares(layout, matrix, framed, (w, h))
-        matrix = framed
     ink, owners = _warp(layout, matrix, (w, h))
 
     paper = np.array(PAPERS[int(rng.integers(len(PAPERS)))], np.float32) + rng.normal(0, 6, 3)
@@ -206,7 +155,7 @@ def render_photo(layout: Layout, rng: np.random.Generator, frame_cut_share: floa
         image = 255.0 - image
     if rng.random() < 0.05:  # contrast boosted by the phone or the user
         image = (image - 128.0) * rng.uniform(1.5, 2.5) + 128.0
-    return Scene(_jpeg(image, rng), owners, layout.label, "photo", visible)
+    return Scene(_jpeg(image, rng), owners, layout.label, "photo")
 
 
 def _table_around_paper(image: np.ndarray, owners: np.ndarray, rng: np.random.Generator) -> None:

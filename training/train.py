@@ -182,7 +182,7 @@ def training_pieces(data: MnistData, cfg: TrainConfig) -> LabelledPieces:
     """The labelled pieces the piece network learns: ``cfg.photos`` synthetic photos written with the
     training split's digits (the validation digits stay for validating and calibrating)."""
     x, y, _, _ = split_validation(data, cfg.validation_size, cfg.seed)
-    return make_pieces(x, y, cfg.photos, cfg.seed, workers=cfg.workers, frame_cut_share=cfg.frame_cut_share)
+    return make_pieces(x, y, cfg.photos, cfg.seed, workers=cfg.workers)
 
 
 def train_reader(data: MnistData, cfg: TrainConfig, classifier: DenseClassifier, temperature: float,
@@ -193,8 +193,7 @@ def train_reader(data: MnistData, cfg: TrainConfig, classifier: DenseClassifier,
     from training.piece_model import PieceConfig, train_piece_network  # noqa: PLC0415
 
     _, _, x_val, y_val = split_validation(data, cfg.validation_size, cfg.seed)
-    val_pieces = make_pieces(x_val, y_val, cfg.validation_photos, cfg.seed + 1, workers=cfg.workers,
-                             frame_cut_share=cfg.frame_cut_share)
+    val_pieces = make_pieces(x_val, y_val, cfg.validation_photos, cfg.seed + 1, workers=cfg.workers)
     pieces, figures = train_piece_network(train_pieces, val_pieces, PieceConfig(epochs=cfg.piece_epochs,
                                                                               seed=cfg.seed))
     reader = Recognizer(classifier, {"temperature": temperature}, None, pieces)

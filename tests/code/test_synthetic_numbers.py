@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import cv2
 import numpy as np
 import pytest
 
 from training.numbers import OTHER_MARK, GlyphSource, LayoutConfig, compose, random_label
-from training.pieces import DIGIT, NEARLY, NOT_WRITING, WRONG_CUT, pieces_of
+from training.pieces import DIGIT, NOT_WRITING, WRONG_CUT, pieces_of
 from training.scenes import render, render_photo, render_scan
 from training.styles import STYLES, draw, zero_joined
 
@@ -108,38 +106,3 @@ def test_pieces_of_a_clear_number_include_each_whole_digit(source):
     assert (pieces.digit[~whole] == -1).all()
     assert set(pieces.kind.tolist()) <= {DIGIT, NOT_WRITING, WRONG_CUT}
     assert (pieces.kind == WRONG_CUT).any()  # e.g. two digits at once
-
-
-def framed_scene(label: str, source: GlyphSource, most_visible: float):
-    """The first seeded photo of ``label`` framed so that the edge leaves at most ``most_visible`` of a digit."""
-    for seed in range(200):
-        layout, rng = clear_layout(label, source)
-        rng = np.random.default_rng([seed, 5])
-        scene = render_photo(layout, rng, frame_cut_share=1.0)
-        if scene.visible and min(scene.visible) <= most_visible:
-            return scene
-    raise AssertionError("no framed photo in 200 seeds")
-
-
-def test_a_framed_photo_cuts_one_end_digit_and_says_how_much_of_it_shows(source):
-    scene = framed_scene("307", source, most_visible=0.9)
-    assert len(scene.visible) == 3
-    cut = int(np.argmin(scene.visible))
-    assert cut in (0, 2) or sorted(scene.visible)[1] < 0.99  # an end digit, or the whole row's top or bottom
-    edges = np.concatenate([scene.owners[0], scene.owners[-1], scene.owners[:, 0], scene.owners[:, -1]])
-    assert (edges == cut + 1).any()  # the edge runs through the cut digit
-    # Not framing draws no random number: the same seed gives the same photo as before framing existed.
-    layout, _ = clear_layout("307", source)
-    assert render_photo(layout, np.random.default_rng(8)).data == render_photo(
-        layout, np.random.default_rng(8), frame_cut_share=0.0).data
-
-
-def test_what_the_edge_leaves_of_a_digit_is_not_taught_as_that_digit(source):
-    scene = framed_scene("307", source, most_visible=NEARLY - 0.1)
-    cut = "307"[int(np.argmin(scene.visible))]
-    framed = pieces_of(scene, 0)
-    assert cut not in {str(d) for d in framed.digit[framed.kind == DIGIT]}
-    assert (framed.kind == WRONG_CUT).any()
-    # Labelled as if the photo showed the whole number, the same piece would be taught as the digit.
-    unaware = pieces_of(dataclasses.replace(scene, visible=()), 0)
-    assert cut in {str(d) for d in unaware.digit[unaware.kind == DIGIT]}
