@@ -52,6 +52,10 @@ CONNECTION_POOL_SIZE = CONCURRENT_UPDATES + 8
 POOL_TIMEOUT_S = 10.0  # a request waits this long for a free connection: a burst waits, it does not lose replies
 MENU_LANGUAGES = {"en": None, "zh": "zh"}  # our language -> Telegram's language_code (None: everyone else)
 PHOTOS = filters.PHOTO | filters.Document.IMAGE
+# What the bot answers: new messages from people. An edited message (a photo whose caption changed) was
+# answered when it was sent; a channel post has no one to answer; a member joining or leaving a group, or
+# the bot added to one, is no request.
+NEW_MESSAGES = filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
 RATE_LIMIT_RETRIES = 3
 
 
@@ -214,25 +218,25 @@ def build_application(settings: Settings, models: ModelHolder, storage: Storage,
                              else SharedRateLimiter(storage, settings.photos_per_minute))
     services.training = TrainingJobs(settings, storage, models, application.bot)
     # Guards run first and stop the update when they refuse it.
-    application.add_handler(CommandHandler(ADMIN_COMMANDS, guards.admin_guard), group=-1)
-    application.add_handler(MessageHandler(PHOTOS, guards.rate_limit_guard), group=-1)
+    application.add_handler(CommandHandler(ADMIN_COMMANDS, guards.admin_guard, filters=NEW_MESSAGES), group=-1)
+    application.add_handler(MessageHandler(NEW_MESSAGES & PHOTOS, guards.rate_limit_guard), group=-1)
 
-    application.add_handler(CommandHandler("start", handlers.start))
-    application.add_handler(CommandHandler("help", handlers.help_command))
-    application.add_handler(CommandHandler("stats", admin.stats))
-    application.add_handler(CommandHandler("train", admin.train))
-    application.add_handler(CommandHandler("rollback", admin.rollback))
-    application.add_handler(MessageHandler(filters.PHOTO, handlers.photo))
-    application.add_handler(MessageHandler(filters.Document.IMAGE, handlers.image_document))
-    application.add_handler(MessageHandler(filters.Document.ALL, handlers.other_document))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message))
-    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
+    application.add_handler(CommandHandler("start", handlers.start, filters=NEW_MESSAGES))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=NEW_MESSAGES))
+    application.add_handler(CommandHandler("stats", admin.stats, filters=NEW_MESSAGES))
+    application.add_handler(CommandHandler("train", admin.train, filters=NEW_MESSAGES))
+    application.add_handler(CommandHandler("rollback", admin.rollback, filters=NEW_MESSAGES))
+    application.add_handler(MessageHandler(NEW_MESSAGES & filters.PHOTO, handlers.photo))
+    application.add_handler(MessageHandler(NEW_MESSAGES & filters.Document.IMAGE, handlers.image_document))
+    application.add_handler(MessageHandler(NEW_MESSAGES & filters.Document.ALL, handlers.other_document))
+    application.add_handler(MessageHandler(NEW_MESSAGES & filters.TEXT & ~filters.COMMAND, handlers.text_message))
+    application.add_handler(MessageHandler(NEW_MESSAGES & filters.COMMAND, handlers.unknown_command))
     application.add_handler(CallbackQueryHandler(handlers.what_i_saw, pattern=f"^{feedback.SAW_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.confirm, pattern=f"^{feedback.RIGHT_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.start_correction, pattern=f"^{feedback.WRONG_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.keypad_press, pattern=f"^{feedback.FIX_PREFIX}"))
     application.add_handler(CallbackQueryHandler(feedback.refuse_forged))  # data no button of ours carries
-    application.add_handler(MessageHandler(filters.ALL, handlers.unsupported))
+    application.add_handler(MessageHandler(NEW_MESSAGES, handlers.unsupported))
     application.add_error_handler(handlers.on_error)
     return application
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import weakref
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot import texts
 from bot.answers import StoredAnswer
@@ -16,6 +17,9 @@ from bot.storage import MAX_NUMBER_DIGITS, MAX_ROW_ID, is_number
 from training.contract import Verdict
 
 log = logging.getLogger(__name__)
+# One lock per answer whose keypad is being pressed: updates are handled concurrently, and two quick taps
+# would each read the digits so far and write back their own, losing one (weak: gone when no press holds it).
+_keypad_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
 SAW_PREFIX = "saw:"
 RIGHT_PREFIX = "ok:"
@@ -124,11 +128,21 @@ async def start_correction(update: Update, context: BotContext) -> None:
                             query.message.message_id, answer_text)
     await query.answer()
     prompt = texts.text(lang, "which_digit", position=1, count=len(answer.number))
-    await query.edit_message_text(f"{answer_text}\n\n{prompt}", reply_markup=keypad(answer.id, lang))
+    await _edit(update, f"{answer_text}\n\n{prompt}", keypad(answer.id, lang))
 
 
 async def keypad_press(update: Update, context: BotContext) -> None:
-    """One key of a correction: a digit (after the last one, store the corrected samples), ⌫ or Cancel."""
+    """One key of a correction: a digit (after the last one, store the corrected samples), ⌫ or Cancel.
+
+    Presses on one answer's keypad are taken one at a time, in the order they arrive.
+    """
+    button = parse_button(update.callback_query.data)
+    lock = _keypad_locks.setdefault(button[1], asyncio.Lock()) if button else asyncio.Lock()
+    async with lock:
+        await _keypad_press(update, context)
+
+
+async def _keypad_press(update: Update, context: BotContext) -> None:
     answer = await _answer_for_query(update, context, FIX_PREFIX)
     if answer is None:
         return
@@ -144,7 +158,7 @@ async def keypad_press(update: Update, context: BotContext) -> None:
     if key == CANCEL_KEY:
         await asyncio.to_thread(storage.cancel_correction, answer.id)
         await query.answer(texts.text(lang, "correction_cancelled"))
-        await query.edit_message_text(base, reply_markup=answer_keyboard(answer.id, lang))
+        await _edit(update, base, answer_keyboard(answer.id, lang))
         return
     if key == BACKSPACE_KEY:
         if not so_far:
@@ -158,7 +172,7 @@ async def keypad_press(update: Update, context: BotContext) -> None:
         await query.answer(digits or None)
         prompt = texts.text(lang, "which_digit", position=len(digits) + 1, count=len(answer.number))
         progress = texts.sentences(lang, texts.text(lang, "so_far", digits=digits) if digits else "", prompt)
-        await query.edit_message_text(f"{base}\n\n{progress}", reply_markup=keypad(answer.id, lang))
+        await _edit(update, f"{base}\n\n{progress}", keypad(answer.id, lang))
         return
     stored = await asyncio.to_thread(storage.record_feedback, answer.id, update.effective_user.id, Verdict.WRONG,
                                      digits)
@@ -171,8 +185,20 @@ async def _acknowledge(update: Update, answer_id: int, note: str) -> None:
     """Replace the feedback buttons under an answer by a note; "What I saw" stays."""
     query = update.callback_query
     answer_text = (query.message.text or "").split("\n\n")[0]  # drop the keypad prompt, if any
-    await query.edit_message_text(f"{answer_text}\n\n{note}", reply_markup=saw_only_keyboard(answer_id,
-                                                                                             language(update)))
+    await _edit(update, f"{answer_text}\n\n{note}", saw_only_keyboard(answer_id, language(update)))
+
+
+async def _edit(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Edit the message whose button was pressed. A second tap on the same button (or one from a client
+    still showing the old buttons) asks for the edit already made, which Telegram refuses as "message is not
+    modified": the message already says it, so that is no error for the user or the admins."""
+    try:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+        log.info("press by user %s left its message as it was: %s",
+                 update.effective_user.id if update.effective_user else None, error)
 
 
 async def typed_correction(update: Update, context: BotContext) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot import texts
@@ -21,6 +22,12 @@ async def admin_guard(update: Update, context: BotContext) -> None:
         log.warning("refused admin command %r from user %s", update.effective_message.text,
                     user.id if user else None)
         await update.effective_message.reply_text(texts.text(language(update), "admin_only"))
+        raise ApplicationHandlerStop
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:  # /stats in a group would show everyone the figures
+        log.info("admin command %r from user %s in a %s chat: asked to use a private chat",
+                 update.effective_message.text, user.id, chat.type)
+        await update.effective_message.reply_text(texts.text(language(update), "admin_private_only"))
         raise ApplicationHandlerStop
     # Notes sent later without an update (an interrupted run, an outage) go out in this admin's language.
     await asyncio.to_thread(context.storage.set_admin_language, user.id, language(update))

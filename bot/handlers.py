@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Bot, Message, Update
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError, TimedOut
 
 from bot import metrics, texts
 from bot.answers import StoredAnswer
@@ -48,8 +48,14 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    """A command the bot does not have (/foo): point to /help, not to photos."""
-    await update.effective_message.reply_text(texts.text(language(update), "unknown_command"))
+    """A command the bot does not have (/foo): point to /help, not to photos. A command addressed to
+    another bot in a group (/start@other_bot) is not for this one: no reply."""
+    message = update.effective_message
+    command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    addressee = command.partition("@")[2]
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
+    await message.reply_text(texts.text(language(update), "unknown_command"))
 
 
 async def photo(update: Update, context: BotContext) -> None:
@@ -91,8 +97,13 @@ async def read_and_answer(update: Update, context: BotContext, file_id: str,
         if telegram_file.file_size and telegram_file.file_size > limit:
             await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
             return "too_large"
-        data = bytes(await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S,
-                                                               connect_timeout=10))
+        try:
+            data = bytes(await telegram_file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT_S,
+                                                                   connect_timeout=10))
+        except TimedOut:  # Telegram's file server, not the API, was slow: the user can send it again
+            log.warning("download of a picture from user %s timed out", update.effective_user.id)
+            await message.reply_text(texts.text(lang, "download_failed"))
+            return "download_failed"
         if len(data) > limit:
             await message.reply_text(texts.text(lang, "too_large", limit=limit // (1024 * 1024)))
             return "too_large"
@@ -238,6 +249,10 @@ async def on_error(update: object, context: BotContext) -> None:
     if is_unreachable(context.error):
         log.warning("could not reach Telegram while handling an update: %s: %s", type(context.error).__name__,
                     redact(str(context.error), context.settings.token))
+        return
+    if isinstance(context.error, RetryAfter):  # flood control, after the limiter's retries: no error of ours,
+        # and a note to the admins (or a reply to the user) per message would only add to the flood
+        log.warning("Telegram's flood control dropped a reply (retry after %s)", context.error.retry_after)
         return
     if isinstance(update, Update) and update.callback_query is not None:
         try:  # an unanswered press leaves the user's client spinning

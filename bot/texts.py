@@ -59,6 +59,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "rate_limited": "You're sending photos faster than I can read them. Please wait a minute and try again.",
         "error": "Sorry, something went wrong while reading that. Please try again in a moment.",
         "admin_only": "Sorry, that command is for the bot's admins.",
+        "admin_private_only": "Admin commands work in a private chat with me, so the figures stay private.",
+        "download_failed": "I couldn't fetch that picture from Telegram in time. Please send it again.",
         # --- the command menus ---
         "menu_start": "How to use the bot",
         "menu_help": "Photo tips and the buttons under answers",
@@ -183,6 +185,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "rate_limited": "你发送照片的速度太快了。请等一分钟再试。",
         "error": "抱歉，识别时出了点问题。请稍后再试。",
         "admin_only": "抱歉，这个命令只对管理员开放。",
+        "admin_private_only": "管理员命令请在与我的私聊中使用，这样数据不会公开。",
+        "download_failed": "没能及时从 Telegram 取到这张图片。请再发送一次。",
         "menu_start": "使用方法",
         "menu_help": "拍照技巧和回答下方的按钮",
         "menu_stats": "使用情况、准确率和图表",

@@ -57,6 +57,9 @@ class FakeTelegram:
         self._webhooks: list[str] = []
         self._webhook_secret = ""
         self._closed = False
+        # (chat_id, message_id) -> (text, buttons) of each message sent or edited: an edit that changes
+        # neither is refused as Telegram refuses it ("message is not modified").
+        self._contents: dict[tuple[Any, Any], tuple[str, str]] = {}
 
     @property
     def url(self) -> str:
@@ -284,12 +287,20 @@ class FakeTelegram:
             return 200, {"ok": True, "result": {"file_id": file_id, "file_unique_id": file_id,
                                                 "file_size": len(content), "file_path": path}}
         if method == "sendMessage":
-            return 200, {"ok": True, "result": self._sent_message(params, text=params.get("text", ""))}
+            result = self._sent_message(params, text=params.get("text", ""))
+            self._contents[(params.get("chat_id"), result["message_id"])] = _content(params)
+            return 200, {"ok": True, "result": result}
         if method == "sendPhoto":
             photo = [{"file_id": "sent-photo", "file_unique_id": "sp", "width": 100, "height": 100}]
             return 200, {"ok": True, "result": self._sent_message(params, photo=photo,
                                                                   caption=params.get("caption"))}
         if method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
+            key = (params.get("chat_id"), params.get("message_id"))
+            if key in self._contents and self._contents[key] == _content(params):
+                return 400, {"ok": False, "error_code": 400, "description": (
+                    "Bad Request: message is not modified: specified new message content and reply markup are "
+                    "exactly the same as a current content and reply markup of the message")}
+            self._contents[key] = _content(params)
             return 200, {"ok": True, "result": self._sent_message(params, text=params.get("text", ""))}
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 
@@ -369,6 +380,12 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client cut off by an outage is expected; keep test output quiet."""
+
+
+def _content(params: dict[str, Any]) -> tuple[str, str]:
+    """A message's text (or caption) and buttons, comparable between a send and an edit."""
+    return (str(params.get("text", params.get("caption", ""))),
+            json.dumps(params.get("reply_markup"), sort_keys=True, default=str))
 
 
 def _decode_value(value: str) -> Any:
