@@ -60,6 +60,7 @@ class FakeTelegram:
         # (chat_id, message_id) -> (text, buttons) of each message sent or edited: an edit that changes
         # neither is refused as Telegram refuses it ("message is not modified").
         self._contents: dict[tuple[Any, Any], tuple[str, str]] = {}
+        self.file_delay_s = 0.0  # how long the file server takes before it answers a download
 
     @property
     def url(self) -> str:
@@ -324,6 +325,7 @@ class FakeTelegram:
                 path = unquote(urlparse(self.path).path)
                 prefix = f"/file/bot{fake.token}/"
                 if path.startswith(prefix):
+                    time.sleep(fake.file_delay_s)
                     wanted = path[len(prefix):]
                     for file_path, content in fake.files.values():
                         if file_path == wanted:

@@ -131,3 +131,14 @@ def test_flood_control_after_the_retries_pages_no_admin(kinds_bot, tmp_path):
     fake.replies_to(907, timeout=60)
     assert "flood control" in (tmp_path / "bot.log").read_text()
     assert not _trouble(fake, tmp_path / "bot.log")
+
+
+def test_a_download_that_times_out_is_answered(kinds_bot, tmp_path):
+    """Telegram's file server slower than the bot waits (30 s) while the API answers: ask to send it again."""
+    fake = kinds_bot.fake
+    fake.file_delay_s = 32.0
+    fake.push(fake.photo_message(908, digit_photo([_stroke()], np.random.default_rng(8), size=400)))
+    reply = fake.replies_to(908, timeout=60)[0]
+    assert "send it again" in reply.params["text"]
+    fake.file_delay_s = 0.0
+    assert not _trouble(fake, tmp_path / "bot.log")
