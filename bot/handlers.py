@@ -51,7 +51,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     """A command the bot does not have (/foo): point to /help, not to photos. A command addressed to
     another bot in a group (/start@other_bot) is not for this one: no reply."""
     message = update.effective_message
-    command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    command = message.text.split(maxsplit=1)[0] if message.text else ""
     addressee = command.partition("@")[2]
     if addressee and addressee.lower() != (context.bot.username or "").lower():
         return

@@ -289,19 +289,22 @@ class FakeTelegram:
                                                 "file_size": len(content), "file_path": path}}
         if method == "sendMessage":
             result = self._sent_message(params, text=params.get("text", ""))
-            self._contents[(params.get("chat_id"), result["message_id"])] = _content(params)
+            with self._changed:
+                self._contents[(params.get("chat_id"), result["message_id"])] = _content(params)
             return 200, {"ok": True, "result": result}
         if method == "sendPhoto":
             photo = [{"file_id": "sent-photo", "file_unique_id": "sp", "width": 100, "height": 100}]
             return 200, {"ok": True, "result": self._sent_message(params, photo=photo,
                                                                   caption=params.get("caption"))}
         if method in ("editMessageText", "editMessageReplyMarkup", "editMessageCaption"):
-            key = (params.get("chat_id"), params.get("message_id"))
-            if key in self._contents and self._contents[key] == _content(params):
+            key, content = (params.get("chat_id"), params.get("message_id")), _content(params)
+            with self._changed:  # two presses handled at once edit from two server threads
+                unchanged = self._contents.get(key) == content
+                self._contents[key] = content
+            if unchanged:
                 return 400, {"ok": False, "error_code": 400, "description": (
                     "Bad Request: message is not modified: specified new message content and reply markup are "
                     "exactly the same as a current content and reply markup of the message")}
-            self._contents[key] = _content(params)
             return 200, {"ok": True, "result": self._sent_message(params, text=params.get("text", ""))}
         return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
 

@@ -13,6 +13,33 @@ from recognizer.model_store import SHIPPED_MODELS_DIR
 from tests.conftest import own_database
 
 
+def one_stroke() -> np.ndarray:
+    """A 1 in MNIST form: one upright stroke, which every model reads (two side by side read as 11)."""
+    digit = np.zeros((28, 28), np.uint8)
+    digit[4:24, 12:16] = 255
+    return digit
+
+
+def send_photo(fake: FakeTelegram, user: int, photo: bytes):
+    """Send a photo; return the reply, its buttons and the answer as the user's client holds it."""
+    fake.push(fake.photo_message(user, photo))
+    reply = fake.replies_to(user)[0]
+    buttons = {b["text"]: b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row}
+    message = {"message_id": 5000 + user, "date": 0, "chat": {"id": user, "type": "private"},
+               "text": reply.params["text"], "reply_markup": reply.params["reply_markup"]}
+    return reply, buttons, message
+
+
+@pytest.fixture
+def lenient_bot(fake_telegram, tmp_path):
+    """A bot of its own that lets a user send 1,000 photos a minute (the rate limit is tested elsewhere)."""
+    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", PHOTOS_PER_MINUTE="1000")
+    process.start()
+    yield process
+    if process.process.poll() is None:
+        process.stop()
+
+
 @pytest.fixture
 def fake_telegram():
     with FakeTelegram(TOKEN) as fake:

@@ -14,34 +14,17 @@ import time
 import numpy as np
 import pytest
 
-from digitbot.testkit.bot_process import ADMIN_ID, BotProcess
+from digitbot.testkit.bot_process import ADMIN_ID
 from digitbot.testkit.photos import digit_photo
+from tests.bot.conftest import one_stroke, send_photo
 
 pytestmark = pytest.mark.slow
 
 
-def _stroke() -> np.ndarray:
-    digit = np.zeros((28, 28), np.uint8)
-    digit[4:24, 12:16] = 255
-    return digit
-
-
-@pytest.fixture
-def kinds_bot(fake_telegram, tmp_path):
-    process = BotProcess(fake_telegram, tmp_path / "data", tmp_path / "bot.log", PHOTOS_PER_MINUTE="1000")
-    process.start()
-    yield process
-    if process.process.poll() is None:
-        process.stop()
-
-
 def _answer(fake, user: int, digits: int = 1):
     """Send a photo of ``digits`` strokes; return the answer's buttons and the message as the client holds it."""
-    fake.push(fake.photo_message(user, digit_photo([_stroke()] * digits, np.random.default_rng(user), size=600)))
-    reply = fake.replies_to(user)[0]
-    buttons = {b["text"]: b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row}
-    message = {"message_id": 5000 + user, "date": 0, "chat": {"id": user, "type": "private"},
-               "text": reply.params["text"], "reply_markup": reply.params["reply_markup"]}
+    _, buttons, message = send_photo(fake, user, digit_photo([one_stroke()] * digits, np.random.default_rng(user),
+                                                             size=600))
     return buttons, message
 
 
@@ -54,8 +37,8 @@ def _trouble(fake, log_path) -> list[str]:
     return warnings + errors + [str(c.params) for c in apologies]
 
 
-def test_a_second_tap_on_the_same_button_is_answered_quietly(kinds_bot, tmp_path):
-    fake = kinds_bot.fake
+def test_a_second_tap_on_the_same_button_is_answered_quietly(lenient_bot, tmp_path):
+    fake = lenient_bot.fake
     buttons, message = _answer(fake, 901)
     fake.push_many([fake.callback(901, buttons["✏️ Wrong"], message)] * 2)  # a double tap
     fake.wait_for(lambda calls: len([c for c in calls if c.method == "answerCallbackQuery"]) >= 2)
@@ -67,8 +50,8 @@ def test_a_second_tap_on_the_same_button_is_answered_quietly(kinds_bot, tmp_path
     assert not _trouble(fake, tmp_path / "bot.log")
 
 
-def test_two_quick_keypad_taps_both_count(kinds_bot, tmp_path):
-    fake = kinds_bot.fake
+def test_two_quick_keypad_taps_both_count(lenient_bot, tmp_path):
+    fake = lenient_bot.fake
     buttons, message = _answer(fake, 902, digits=2)
     answer_id = buttons["✏️ Wrong"].split(":")[1]
     fake.push(fake.callback(902, buttons["✏️ Wrong"], message))
@@ -78,14 +61,14 @@ def test_two_quick_keypad_taps_both_count(kinds_bot, tmp_path):
     keys = ["8", "1", "4", "7", "2", "5", "0", "3", "6", "9"][:count]
     fake.push_many([fake.callback(902, f"fix:{answer_id}:{key}", message) for key in keys])  # one getUpdates
     fake.calls_with_text(f"Saved as {''.join(keys)}.", "answerCallbackQuery")
-    kinds_bot.stop(signal.SIGKILL)
+    lenient_bot.stop(signal.SIGKILL)
     with sqlite3.connect(tmp_path / "data" / "digitbot.sqlite3") as db:
         assert db.execute("SELECT verdict, label FROM feedback").fetchall() == [("wrong", "".join(keys))]
 
 
-def test_edits_channel_posts_and_group_noise_get_no_answer(kinds_bot, tmp_path):
-    fake = kinds_bot.fake
-    photo = fake.photo_message(903, digit_photo([_stroke()], np.random.default_rng(3), size=400))["message"]
+def test_edits_channel_posts_and_group_noise_get_no_answer(lenient_bot, tmp_path):
+    fake = lenient_bot.fake
+    photo = fake.photo_message(903, digit_photo([one_stroke()], np.random.default_rng(3), size=400))["message"]
     group = {"id": -903, "type": "group", "title": "maths"}
     user = photo["from"]
     fake.push_many([
@@ -105,13 +88,13 @@ def test_edits_channel_posts_and_group_noise_get_no_answer(kinds_bot, tmp_path):
     answered = {c.params.get("chat_id") for c in fake.sent() if c.method in ("sendMessage", "sendPhoto")}
     assert answered == {904}, answered
     assert not _trouble(fake, tmp_path / "bot.log")
-    kinds_bot.stop(signal.SIGKILL)
+    lenient_bot.stop(signal.SIGKILL)
     with sqlite3.connect(tmp_path / "data" / "digitbot.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
 
 
-def test_admin_commands_in_a_group_point_to_a_private_chat(kinds_bot, tmp_path):
-    fake = kinds_bot.fake
+def test_admin_commands_in_a_group_point_to_a_private_chat(lenient_bot, tmp_path):
+    fake = lenient_bot.fake
     admin = fake.command(ADMIN_ID, "/stats")["message"]
     group = {"id": -905, "type": "supergroup", "title": "team"}
     fake.push({"message": dict(admin, chat=group)})
@@ -122,8 +105,8 @@ def test_admin_commands_in_a_group_point_to_a_private_chat(kinds_bot, tmp_path):
     assert fake.replies_to(ADMIN_ID, methods=("sendPhoto", "sendMessage"))
 
 
-def test_flood_control_after_the_retries_pages_no_admin(kinds_bot, tmp_path):
-    fake = kinds_bot.fake
+def test_flood_control_after_the_retries_pages_no_admin(lenient_bot, tmp_path):
+    fake = lenient_bot.fake
     fake.flood("sendMessage", times=4)  # the first try and the limiter's three retries of one reply
     fake.push(fake.message(906, text="hi"))
     fake.wait_for(lambda calls: len([c for c in calls if c.method == "sendMessage#429"]) >= 4, timeout=60)
@@ -133,11 +116,11 @@ def test_flood_control_after_the_retries_pages_no_admin(kinds_bot, tmp_path):
     assert not _trouble(fake, tmp_path / "bot.log")
 
 
-def test_a_download_that_times_out_is_answered(kinds_bot, tmp_path):
+def test_a_download_that_times_out_is_answered(lenient_bot, tmp_path):
     """Telegram's file server slower than the bot waits (30 s) while the API answers: ask to send it again."""
-    fake = kinds_bot.fake
+    fake = lenient_bot.fake
     fake.file_delay_s = 32.0
-    fake.push(fake.photo_message(908, digit_photo([_stroke()], np.random.default_rng(8), size=400)))
+    fake.push(fake.photo_message(908, digit_photo([one_stroke()], np.random.default_rng(8), size=400)))
     reply = fake.replies_to(908, timeout=60)[0]
     assert "send it again" in reply.params["text"]
     fake.file_delay_s = 0.0
