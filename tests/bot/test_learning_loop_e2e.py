@@ -15,21 +15,13 @@ import pytest
 from digitbot.testkit.bot_process import ADMIN_ID, BotProcess
 from digitbot.testkit.photos import digit_photo
 from recognizer.model_store import CURRENT_FILE, PREVIOUS_FILE, resolve_version_dir
+from tests.bot.conftest import send_photo
 
 pytestmark = pytest.mark.slow
 
 
 def _db(bot: BotProcess) -> sqlite3.Connection:
     return sqlite3.connect(bot.env["DATA_DIR"] + "/digitbot.sqlite3")
-
-
-def _answer(fake, user, photo):
-    fake.push(fake.photo_message(user, photo))
-    reply = fake.replies_to(user)[0]
-    buttons = {b["text"]: b["callback_data"] for row in reply.params["reply_markup"]["inline_keyboard"] for b in row}
-    message = {"message_id": 900 + user, "date": 0, "chat": {"id": user, "type": "private"},
-               "text": reply.params["text"], "reply_markup": reply.params["reply_markup"]}
-    return reply, buttons, message
 
 
 def _press(fake, user, data, message):
@@ -44,7 +36,7 @@ def _callback_answers(fake, count):
 def test_confirm_stores_a_labelled_sample_once(training_bot, mnist):
     fake = training_bot.fake
     seven = mnist["x_test"][0]
-    reply, buttons, message = _answer(fake, 301, digit_photo([seven], np.random.default_rng(0)))
+    reply, buttons, message = send_photo(fake, 301, digit_photo([seven], np.random.default_rng(0)))
     _press(fake, 301, buttons["✅ Right"], message)
     edit = fake.calls_with_text("", "editMessageText")[0]
     assert edit.params["text"].startswith("7 — ") and "noted as right" in edit.params["text"]
@@ -60,7 +52,7 @@ def test_confirm_stores_a_labelled_sample_once(training_bot, mnist):
 def test_correct_with_the_keypad(training_bot, mnist):
     fake = training_bot.fake
     seven = mnist["x_test"][0]
-    reply, buttons, message = _answer(fake, 302, digit_photo([seven], np.random.default_rng(1)))
+    reply, buttons, message = send_photo(fake, 302, digit_photo([seven], np.random.default_rng(1)))
     _press(fake, 302, buttons["✏️ Wrong"], message)
     keypad = fake.calls_with_text("", "editMessageText")[0]
     keys = [b["callback_data"] for row in keypad.params["reply_markup"]["inline_keyboard"] for b in row]
@@ -75,7 +67,7 @@ def test_correct_with_the_keypad(training_bot, mnist):
 def test_correct_a_number_by_typing_it(training_bot, mnist):
     fake = training_bot.fake
     x = mnist["x_test"]
-    reply, buttons, message = _answer(fake, 303, digit_photo([x[0], x[1]], np.random.default_rng(2),
+    reply, buttons, message = send_photo(fake, 303, digit_photo([x[0], x[1]], np.random.default_rng(2),
                                                              digit_height=0.3))
     assert reply.params["text"].startswith("72")
     _press(fake, 303, buttons["✏️ Wrong"], message)
@@ -97,7 +89,7 @@ def test_presses_on_unknown_or_foreign_answers(training_bot):
 def test_a_press_from_another_chat_gives_no_feedback(training_bot, mnist):
     """Button data copied into another chat (a forwarded message, a forged press) names someone else's answer."""
     fake = training_bot.fake
-    reply, buttons, message = _answer(fake, 306, digit_photo([mnist["x_test"][0]], np.random.default_rng(4)))
+    reply, buttons, message = send_photo(fake, 306, digit_photo([mnist["x_test"][0]], np.random.default_rng(4)))
     elsewhere = {**message, "chat": {"id": 307, "type": "private"}}
     _press(fake, 307, buttons["✅ Right"], elsewhere)
     answer = _callback_answers(fake, 1)[-1]
@@ -110,7 +102,7 @@ def test_a_press_from_another_chat_gives_no_feedback(training_bot, mnist):
 
 def test_stats_show_feedback(training_bot, mnist):
     fake = training_bot.fake
-    reply, buttons, message = _answer(fake, 305, digit_photo([mnist["x_test"][0]], np.random.default_rng(3)))
+    reply, buttons, message = send_photo(fake, 305, digit_photo([mnist["x_test"][0]], np.random.default_rng(3)))
     _press(fake, 305, buttons["✅ Right"], message)
     fake.calls_with_text("noted as right", "editMessageText")
     fake.push(fake.command(ADMIN_ID, "/stats"))
